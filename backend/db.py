@@ -1,0 +1,49 @@
+"""Engine and session factories.
+
+Nothing is created at import time: entry points call :func:`make_engine` and
+:func:`make_session_factory` with their settings, and pass sessions into the
+service functions (the session's lifecycle stays outside the services).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, create_engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """Create an engine in SQLAlchemy 2.0 style.
+
+    For SQLite the parent folder is created, foreign keys are enforced and the
+    journal is WAL with a busy timeout, so the web app, the worker and the
+    action server can share one file without "database is locked" at once.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
+    engine = create_engine(url, future=True, pool_pre_ping=True, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine`` (2.0-style sessions)."""
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)

@@ -1,0 +1,143 @@
+"""Start one process of the stack; the Procfile calls this for each.
+
+Each process reads the settings once here, checks that its port is free
+(a taken port is reported as such, not as a stack trace), and then becomes
+the real server with ``exec`` so that the Procfile runner's signals reach it
+directly and Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+import sys
+
+from backend.settings import PROJECT_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+
+class PortInUse(RuntimeError):
+    """The port a process must listen on is taken."""
+
+
+def check_port(host: str, port: int, variable: str) -> None:
+    """Raise :class:`PortInUse` with a plain message if ``host:port`` cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(
+                    f"端口 {host}:{port} 已被占用（{variable}）。请先停止占用它的程序"
+                    f"（查看：ss -ltnp 'sport = :{port}'），或者换一个端口：{variable}=<端口> make run / "
+                    f"port {host}:{port} ({variable}) is already in use."
+                ) from None
+            raise PortInUse(f"无法监听 {host}:{port}（{variable}）：{exc.strerror}") from None
+
+
+def ports(settings: Settings, *, telegram: bool = False) -> list[tuple[str, int, str]]:
+    """Every (host, port, variable) the local stack listens on."""
+    return [
+        (settings.rasa_host, settings.rasa_port, "RASA_PORT"),
+        (settings.actions_host, settings.actions_port, "ACTIONS_PORT"),
+        (settings.web_host, settings.web_port, "WEB_PORT"),
+    ]
+
+
+def _exec(argv: list[str], extra_env: dict[str, str]) -> None:
+    env = {**os.environ, **extra_env}
+    sys.stdout.flush()
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(argv[0], argv, env)
+
+
+def serve_rasa(settings: Settings) -> None:
+    """The Rasa server: REST channel and HTTP API (token-protected), loopback by default."""
+    from backend.model_store import model_path
+
+    check_port(settings.rasa_host, settings.rasa_port, "RASA_PORT")
+    model = model_path(settings.model_dir)
+    if not model.exists():
+        raise SystemExit(f"还没有训练好的模型 {model}。请运行 make train（make run 会自动训练）。")
+    _exec(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--enable-api",
+            "--auth-token",
+            settings.rasa_token,
+            "--interface",
+            settings.rasa_host,
+            "--port",
+            str(settings.rasa_port),
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+        ],
+        settings.rasa_environment(),
+    )
+
+
+def serve_actions(settings: Settings) -> None:
+    """The action server (rasa-sdk); its bind address comes from SANIC_HOST."""
+    check_port(settings.actions_host, settings.actions_port, "ACTIONS_PORT")
+    _exec(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        {"SANIC_HOST": settings.actions_host},
+    )
+
+
+def serve_web(settings: Settings) -> None:
+    """The backend web app: chat page, console and REST API."""
+    import uvicorn
+
+    from backend.web.app import create_app
+
+    check_port(settings.web_host, settings.web_port, "WEB_PORT")
+    os.chdir(PROJECT_ROOT)
+    # ws="none": the app has no websockets, and Rasa pins a websockets release
+    # too old for uvicorn's websocket protocol module.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.web_host,
+        port=settings.web_port,
+        log_level=settings.log_level.lower(),
+        ws="none",
+    )
+
+
+def serve_worker(settings: Settings) -> None:
+    """The backend worker."""
+    import asyncio
+
+    from backend.worker import run
+
+    asyncio.run(run(settings))
+
+
+def serve_telegram(settings: Settings) -> None:
+    """The Telegram bridge (only when TELEGRAM_BOT_TOKEN is set)."""
+    if not settings.telegram_bot_token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN 未设置，不启动 Telegram 桥接。")
+    from bot.telegram_bridge import run
+
+    run(settings)
+
+
+SERVERS = {
+    "rasa": serve_rasa,
+    "actions": serve_actions,
+    "web": serve_web,
+    "worker": serve_worker,
+    "telegram": serve_telegram,
+}

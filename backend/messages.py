@@ -1,0 +1,18 @@
+"""Every Chinese sentence the backend itself shows a resident, in one place.
+
+The assistant's conversational answers live in the Rasa domain (``domain/``);
+this module holds the few the backend and the channels say on their own,
+mostly when something is wrong, so they stay consistent and easy to reword.
+"""
+
+from __future__ import annotations
+
+EMPTY_MESSAGE = "您还没有输入内容哦，请说说您遇到的问题。"
+TOO_LONG = "消息太长了（{length}字），请控制在{limit}字以内，可以分几条发送。"
+BUSY = "系统繁忙，您的消息已经保存，我们会自动重试，请稍候，不用重复发送。"
+QUEUED = "您的消息已收到，正在排队处理，请稍候。"
+FORBIDDEN = "请求无效，请刷新页面后再试。"
+OFFLINE = "网络不通，消息没有发出去，请检查网络后再发送一次。"
+NOT_SENT = "消息没有发出去，请检查后再试。"
+WELCOME = "您好！我是三事通社区助手。您可以直接告诉我遇到的问题，比如“3号楼电梯又坏了”，我帮您找到负责的人。"
+BUSY_TELEGRAM = "系统繁忙，这条消息没有处理成功，请稍等一分钟再发一次。"

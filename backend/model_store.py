@@ -1,0 +1,93 @@
+"""Trained Rasa models, named by the content of what they were trained from.
+
+The fingerprint covers ``config.yml``, every file under ``domain/`` and
+``data/`` and the Rasa version, so ``make run`` retrains exactly when one of
+them changed and otherwise starts the existing model at once (Rasa's own
+fingerprinting still has to load TensorFlow first, which costs ~20 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from backend.settings import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+TRAINING_INPUTS = ("config.yml", "domain", "data")
+PREFIX = "sst-"
+
+
+def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    """Every file that goes into training, in a stable order."""
+    files: list[Path] = []
+    for name in TRAINING_INPUTS:
+        path = root / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"})
+    return sorted(files)
+
+
+def fingerprint(root: Path = PROJECT_ROOT) -> str:
+    """A short hash of the training inputs' paths and contents and the Rasa version."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"rasa=={version('rasa')}\n".encode())
+    for path in training_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(model_dir: Path, root: Path = PROJECT_ROOT) -> Path:
+    """Where the model for the current training inputs is (or will be)."""
+    return model_dir / f"{PREFIX}{fingerprint(root)}.tar.gz"
+
+
+def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, env: dict[str, str] | None = None) -> tuple[Path, bool]:
+    """Train the model for the current inputs unless it exists.
+
+    Args:
+        model_dir: where models are kept.
+        root: the project root holding the training inputs.
+        env: the environment for ``rasa train`` (telemetry off).
+
+    Returns:
+        The model's path and whether it was trained now.
+
+    Raises:
+        subprocess.CalledProcessError: training failed (Rasa printed why).
+    """
+    target = model_path(model_dir, root)
+    if target.exists():
+        return target, False
+    model_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("training data changed: training %s", target.name)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "--config",
+            str(root / "config.yml"),
+            "--domain",
+            str(root / "domain"),
+            "--data",
+            str(root / "data"),
+            "--out",
+            str(model_dir),
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
+        ],
+        check=True,
+        cwd=root,
+        env=env,
+    )
+    return target, True

@@ -1,0 +1,199 @@
+"""The web chat inbox: store first, forward in order, retry until Rasa answers.
+
+A message is written to the database before anything else happens, so a
+crash, a Rasa restart or an action server outage never loses it. Delivery to
+Rasa goes through a *lease*: whoever moves ``next_attempt_at`` forward in one
+UPDATE owns the attempt, so the web app and the worker never forward the same
+message twice. A sender's messages go to Rasa strictly in the order sent: a
+later message waits while an earlier one is still pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend import messages
+from backend.errors import InvalidInput
+from backend.models.base import utcnow
+from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF_SECONDS = 60
+
+Forward = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one delivery round did for a sender."""
+
+    answered: int
+    pending: int
+
+
+def clean_text(raw: str) -> str:
+    """Validate a visitor's message: trimmed, not empty, not over the limit.
+
+    Control characters other than newlines are dropped; everything else
+    (emoji, any script, markup) is kept as typed and escaped where shown.
+
+    Raises:
+        InvalidInput: empty, or longer than :data:`MAX_MESSAGE_CHARS`.
+    """
+    text = "".join(ch for ch in raw if ch in "\n\t" or ch.isprintable()).strip()
+    if not text:
+        raise InvalidInput(messages.EMPTY_MESSAGE)
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(messages.TOO_LONG.format(length=len(text), limit=MAX_MESSAGE_CHARS))
+    return text
+
+
+def record_message(*, session: Session, sender: str, text: str) -> ChatMessage:
+    """Store a visitor's message as pending; it is due for delivery at once."""
+    now = utcnow()
+    message = ChatMessage(sender=sender, text=clean_text(text), status=PENDING, next_attempt_at=now, created_at=now)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def claim(*, session: Session, message_id: int, now: datetime | None = None) -> bool:
+    """Take the lease on a pending, due message; ``False`` if someone else has it."""
+    now = now or utcnow()
+    result = session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == message_id, ChatMessage.status == PENDING, ChatMessage.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE, attempts=ChatMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def record_answer(*, session: Session, message_id: int, answers: Sequence[dict[str, Any]]) -> list[ChatReply]:
+    """Mark a message answered and store Rasa's answers as replies."""
+    message = session.get(ChatMessage, message_id)
+    assert message is not None
+    now = utcnow()
+    message.status = ANSWERED
+    message.answered_at = now
+    message.last_error = None
+    replies = [
+        ChatReply(message_id=message_id, sender=message.sender, payload=dict(a), created_at=now) for a in answers
+    ]
+    session.add_all(replies)
+    session.flush()
+    return replies
+
+
+def record_failure(*, session: Session, message_id: int, error: str) -> None:
+    """Keep the message pending and schedule the next attempt with back-off."""
+    message = session.get(ChatMessage, message_id)
+    assert message is not None
+    delay = min(MAX_BACKOFF_SECONDS, 2 ** max(0, message.attempts - 1))
+    message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    message.last_error = error[:200]
+    session.flush()
+
+
+def pending_messages(*, session: Session, sender: str) -> list[ChatMessage]:
+    """A sender's undelivered messages, oldest first."""
+    return list(
+        session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.sender == sender, ChatMessage.status == PENDING)
+            .order_by(ChatMessage.id)
+        )
+    )
+
+
+def senders_with_due_messages(*, session: Session, now: datetime | None = None, limit: int = 100) -> list[str]:
+    """Senders whose oldest pending message is due for an attempt (later ones wait for it)."""
+    now = now or utcnow()
+    heads = (
+        select(func.min(ChatMessage.id).label("id"))
+        .where(ChatMessage.status == PENDING)
+        .group_by(ChatMessage.sender)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(ChatMessage.sender)
+        .join(heads, heads.c.id == ChatMessage.id)
+        .where(ChatMessage.next_attempt_at <= now)
+        .order_by(ChatMessage.next_attempt_at)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+def replies_since(*, session: Session, sender: str, after_id: int, limit: int = 200) -> list[ChatReply]:
+    """Bot replies to this sender newer than ``after_id``, oldest first."""
+    return list(
+        session.scalars(
+            select(ChatReply)
+            .where(ChatReply.sender == sender, ChatReply.id > after_id)
+            .order_by(ChatReply.id)
+            .limit(limit)
+        )
+    )
+
+
+async def deliver_pending(*, sessions: sessionmaker[Session], sender: str, forward: Forward) -> DeliveryReport:
+    """Forward a sender's pending messages to Rasa in order, stopping at the first failure.
+
+    Each message is claimed, forwarded and settled in short transactions of
+    its own, so no database lock is held while Rasa thinks.
+
+    Args:
+        sessions: the session factory (this function owns its transactions).
+        sender: the Rasa sender id (``web:<uuid>``).
+        forward: sends one message and returns the answers; raises on failure.
+    """
+    answered = 0
+    while True:
+        with sessions.begin() as session:
+            queue = pending_messages(session=session, sender=sender)
+            if not queue:
+                return DeliveryReport(answered=answered, pending=0)
+            head = queue[0]
+            if not claim(session=session, message_id=head.id):
+                return DeliveryReport(answered=answered, pending=len(queue))
+            message_id, text = head.id, head.text
+        try:
+            answers = await forward(sender, text)
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the message for retry
+            logger.warning("message %s for %s not delivered: %s", message_id, sender, exc)
+            with sessions.begin() as session:
+                record_failure(session=session, message_id=message_id, error=str(exc))
+                remaining = len(pending_messages(session=session, sender=sender))
+            return DeliveryReport(answered=answered, pending=remaining)
+        with sessions.begin() as session:
+            record_answer(session=session, message_id=message_id, answers=answers)
+        answered += 1
+
+
+def recent_history(*, session: Session, sender: str, limit: int = 30) -> list[tuple[ChatMessage, list[ChatReply]]]:
+    """The sender's last ``limit`` messages, oldest first, each with its replies."""
+    newest = list(
+        session.scalars(
+            select(ChatMessage).where(ChatMessage.sender == sender).order_by(ChatMessage.id.desc()).limit(limit)
+        )
+    )
+    newest.reverse()
+    if not newest:
+        return []
+    replies = session.scalars(
+        select(ChatReply).where(ChatReply.message_id.in_([m.id for m in newest])).order_by(ChatReply.id)
+    )
+    by_message: dict[int, list[ChatReply]] = {m.id: [] for m in newest}
+    for reply in replies:
+        by_message[reply.message_id].append(reply)
+    return [(m, by_message[m.id]) for m in newest]

@@ -1,0 +1,196 @@
+"""Configuration of every process, read from environment variables in one place.
+
+Every entry point (web app, worker, launcher, command line, action server,
+Telegram bridge) calls :func:`load_settings` once at start-up and passes the
+result down; nothing else in the project reads ``os.environ``. The table
+:data:`VARIABLES` is the single list of variables: ``.env.example`` and the
+README's configuration table are checked against it by the tests.
+
+Secrets (``SECRET_KEY``, ``RASA_TOKEN``) have no default here. ``make run``
+generates local ones into ``var/secrets.env`` on first run; a production
+deployment must set them, and a process started without them stops with a
+message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable the project reads.
+
+    Attributes:
+        name: the variable's name.
+        default: the value used when it is unset; ``None`` means required.
+        secret: whether the value must never be logged or committed.
+        help: one line for ``.env.example`` and the README.
+    """
+
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("DATABASE_URL", "sqlite:///var/santong.db", "backend database (any SQLAlchemy URL)"),
+    Variable("SECRET_KEY", None, "signs the web chat cookie and console sessions", secret=True),
+    Variable("RASA_TOKEN", None, "token of Rasa's HTTP API (model swap, tracker reads)", secret=True),
+    Variable("RASA_HOST", "127.0.0.1", "interface the Rasa server listens on"),
+    Variable("RASA_PORT", "5005", "port of the Rasa server"),
+    Variable("RASA_URL", "http://127.0.0.1:5005", "where the backend and the bridge reach Rasa"),
+    Variable("ACTIONS_HOST", "127.0.0.1", "interface the action server listens on"),
+    Variable("ACTIONS_PORT", "5055", "port of the action server"),
+    Variable("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook", "where Rasa reaches the action server"),
+    Variable("WEB_HOST", "127.0.0.1", "interface of the backend web app (chat page, console, API)"),
+    Variable("WEB_PORT", "8000", "port of the backend web app"),
+    Variable(
+        "TRACKER_STORE_URL",
+        "sqlite:///var/rasa_tracker.db",
+        "Rasa's tracker store (SQLAlchemy URL; postgresql://user:pass@host:5432/db in production)",
+    ),
+    Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
+    Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
+    Variable("LOG_LEVEL", "INFO", "logging level of every process"),
+)
+
+_BY_NAME = {v.name: v for v in VARIABLES}
+
+
+class ConfigError(RuntimeError):
+    """A required variable is missing or a value is malformed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one process."""
+
+    database_url: str
+    secret_key: str
+    rasa_token: str
+    rasa_host: str
+    rasa_port: int
+    rasa_url: str
+    actions_host: str
+    actions_port: int
+    action_endpoint_url: str
+    web_host: str
+    web_port: int
+    tracker_store_url: str
+    model_dir: Path
+    telegram_bot_token: str
+    log_level: str
+
+    @property
+    def web_url(self) -> str:
+        """The base URL a person opens in a browser on this machine."""
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::") else self.web_host
+        return f"http://{host}:{self.web_port}"
+
+    def rasa_environment(self) -> dict[str, str]:
+        """Variables that ``endpoints.yml`` substitutes, resolved to values.
+
+        Rasa's SQL tracker store takes a complete URL in its ``url`` field
+        (it contains ``://``); dialect and database name are derived from it.
+        Telemetry is switched off: it would try to reach the internet.
+        """
+        from sqlalchemy.engine import make_url
+
+        tracker = make_url(self.tracker_store_url)
+        return {
+            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+            "TRACKER_STORE_URL": self.tracker_store_url,
+            "TRACKER_DB_DIALECT": tracker.get_backend_name(),
+            "TRACKER_DB": tracker.database or "",
+            "RASA_TELEMETRY_ENABLED": "false",
+            # Rasa's dependencies warn on every start about their own deprecations.
+            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
+        }
+
+
+def _under_root(path: str) -> Path:
+    """Resolve a relative path against the project root, not the cwd."""
+    p = Path(path)
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def _sqlite_under_root(url: str) -> str:
+    """Make a relative ``sqlite:///var/x.db`` URL absolute under the project root."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(_under_root(url[len(prefix) :]))
+    return url
+
+
+def _port(env: Mapping[str, str], name: str) -> int:
+    raw = _value(env, name)
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} 不是端口号 / is not a port number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name}={port} 超出端口范围 / is out of the port range 1-65535")
+    return port
+
+
+def _value(env: Mapping[str, str], name: str) -> str:
+    var = _BY_NAME[name]
+    value = env.get(name)
+    if value is None or (value == "" and var.default is None):
+        if var.default is None:
+            raise ConfigError(
+                f"缺少必需的环境变量 {name} / required environment variable {name} is not set "
+                f"({var.help}). `make run` generates local secrets into var/secrets.env; "
+                "a deployment must set it."
+            )
+        return var.default
+    return value
+
+
+def unset_secrets(also_set: Mapping[str, str] | None = None) -> list[str]:
+    """Required secrets set neither in the environment nor in ``also_set``."""
+    return [
+        v.name
+        for v in VARIABLES
+        if v.secret and v.default is None and not os.environ.get(v.name) and not (also_set or {}).get(v.name)
+    ]
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool = True) -> Settings:
+    """Read and validate the configuration.
+
+    Args:
+        env: the environment to read; ``os.environ`` when omitted.
+        require_secrets: ``False`` for command-line tools that never use the
+            secrets (migrations, demo data), so they run before secrets exist.
+
+    Raises:
+        ConfigError: a required variable is missing or a value is malformed.
+    """
+    env = os.environ if env is None else env
+    if not require_secrets:
+        env = {"SECRET_KEY": "-", "RASA_TOKEN": "-", **env}
+    return Settings(
+        database_url=_sqlite_under_root(_value(env, "DATABASE_URL")),
+        secret_key=_value(env, "SECRET_KEY"),
+        rasa_token=_value(env, "RASA_TOKEN"),
+        rasa_host=_value(env, "RASA_HOST"),
+        rasa_port=_port(env, "RASA_PORT"),
+        rasa_url=_value(env, "RASA_URL").rstrip("/"),
+        actions_host=_value(env, "ACTIONS_HOST"),
+        actions_port=_port(env, "ACTIONS_PORT"),
+        action_endpoint_url=_value(env, "ACTION_ENDPOINT_URL"),
+        web_host=_value(env, "WEB_HOST"),
+        web_port=_port(env, "WEB_PORT"),
+        tracker_store_url=_sqlite_under_root(_value(env, "TRACKER_STORE_URL")),
+        model_dir=_under_root(_value(env, "MODEL_DIR")),
+        telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),
+        log_level=_value(env, "LOG_LEVEL").upper(),
+    )

@@ -1,0 +1,1 @@
+"""The backend web app: the resident's chat page, the console and the REST API."""

@@ -1,0 +1,57 @@
+"""FastAPI application factory.
+
+Everything the app needs (settings, engine, session factory, Rasa client) is
+created in :func:`create_app` and the lifespan hook, never at import time, and
+kept on ``app.state`` for the routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from backend.db import make_engine, make_session_factory
+from backend.settings import Settings, load_settings
+from backend.web import chat, console, health
+from bot.rasa_client import RasaClient
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web app for ``settings`` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = make_session_factory(engine)
+        app.state.rasa = RasaClient(settings.rasa_url)
+        try:
+            yield
+        finally:
+            await app.state.rasa.aclose()
+            engine.dispose()
+
+    app = FastAPI(
+        title="三事通 API",
+        description="三事分流居民诉求助手的后端接口 / backend API of the 三事通 assistant",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(chat.router)
+    app.include_router(console.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,194 @@
+"""The resident's web chat: the page at ``/`` and its JSON endpoints.
+
+The browser posts a message here; the backend stores it, forwards it to Rasa
+as the cookie's visitor, and returns the answers. When Rasa gives no answer
+(the action server is down, an action failed, Rasa restarts) the visitor is
+told the system is busy, the message stays pending, and the worker retries
+it; the page polls ``/api/chat/updates`` until the answers arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from backend import messages
+from backend.errors import InvalidInput
+from backend.models.chat import PENDING, ChatReply
+from backend.services import chat as chat_service
+from backend.web.identity import ensure_visitor, rasa_sender, visitor_id
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+CSRF_HEADER_VALUE = "santong"
+
+
+class OutgoingText(BaseModel):
+    """A message typed (or a button pressed) by the visitor."""
+
+    text: str
+
+
+class Button(BaseModel):
+    """A quick-reply button: the title shown and the payload sent back."""
+
+    title: str
+    payload: str
+
+
+class Reply(BaseModel):
+    """One bot message as the page shows it."""
+
+    id: int
+    text: str | None = None
+    buttons: list[Button] = []
+    image: str | None = None
+
+
+class HistoryItem(BaseModel):
+    """A visitor's past message with the answers it got (or none yet)."""
+
+    text: str
+    pending: bool
+    replies: list[Reply]
+
+
+class ChatHistory(BaseModel):
+    """The end of the visitor's conversation, to restore the page after a reload."""
+
+    items: list[HistoryItem]
+    pending: int
+    notice: str | None = None
+
+
+class ChatUpdate(BaseModel):
+    """The answers the page has not shown yet, and whether any message still waits."""
+
+    replies: list[Reply]
+    pending: int
+    notice: str | None = None
+
+
+def _reply(row: ChatReply) -> Reply:
+    payload: dict[str, Any] = row.payload or {}
+    buttons = [
+        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+        for b in payload.get("buttons") or []
+        if isinstance(b, dict)
+    ]
+    text = payload.get("text")
+    image = payload.get("image")
+    return Reply(
+        id=row.id,
+        text=str(text) if text is not None else None,
+        buttons=buttons,
+        image=str(image) if isinstance(image, str) else None,
+    )
+
+
+def _require_same_origin(x_requested_with: str | None) -> None:
+    """A custom header cannot be sent cross-site without CORS: a cheap CSRF guard."""
+    if x_requested_with != CSRF_HEADER_VALUE:
+        raise HTTPException(status_code=403, detail=messages.FORBIDDEN)
+
+
+def _sender_locks(request: Request) -> dict[str, asyncio.Lock]:
+    locks: dict[str, asyncio.Lock] | None = getattr(request.app.state, "sender_locks", None)
+    if locks is None:
+        locks = {}
+        request.app.state.sender_locks = locks
+    return locks
+
+
+PAGE_TEXTS = {
+    "welcome": messages.WELCOME,
+    "empty": messages.EMPTY_MESSAGE,
+    "offline": messages.OFFLINE,
+    "refused": messages.NOT_SENT,
+}
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def chat_page(request: Request) -> Response:
+    """The chat page; issues the visitor cookie on the first visit."""
+    response = request.app.state.templates.TemplateResponse(
+        request, "chat.html", {"csrf": CSRF_HEADER_VALUE, "texts": PAGE_TEXTS}
+    )
+    ensure_visitor(request, response)
+    return response
+
+
+@router.post("/api/chat/messages", response_model=ChatUpdate, tags=["chat"])
+async def send_message(
+    body: OutgoingText,
+    request: Request,
+    response: Response,
+    after: int = 0,
+    x_requested_with: str | None = Header(default=None),
+) -> ChatUpdate:
+    """Store the visitor's message, forward it (in order) and return new answers.
+
+    ``after`` is the id of the last reply the page shows; every newer reply
+    for this visitor is returned, so answers to earlier retried messages are
+    not missed.
+    """
+    _require_same_origin(x_requested_with)
+    visitor = ensure_visitor(request, response)
+    sender = rasa_sender(visitor)
+    sessions = request.app.state.sessions
+    try:
+        with sessions.begin() as session:
+            chat_service.record_message(session=session, sender=sender, text=body.text)
+    except InvalidInput as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+
+    lock = _sender_locks(request).setdefault(sender, asyncio.Lock())
+    async with lock:
+        report = await chat_service.deliver_pending(
+            sessions=sessions, sender=sender, forward=request.app.state.rasa.send
+        )
+    return _update(request, sender, after, report.pending)
+
+
+@router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
+def updates(request: Request, after: int = 0) -> ChatUpdate:
+    """Replies newer than ``after`` for this visitor, and how many messages still wait."""
+    visitor = visitor_id(request)
+    if visitor is None:
+        return ChatUpdate(replies=[], pending=0)
+    sender = rasa_sender(visitor)
+    with request.app.state.sessions() as session:
+        pending = len(chat_service.pending_messages(session=session, sender=sender))
+    return _update(request, sender, after, pending)
+
+
+@router.get("/api/chat/history", response_model=ChatHistory, tags=["chat"])
+def history(request: Request) -> ChatHistory:
+    """The visitor's recent conversation, so a reload shows where they were."""
+    visitor = visitor_id(request)
+    if visitor is None:
+        return ChatHistory(items=[], pending=0)
+    sender = rasa_sender(visitor)
+    with request.app.state.sessions() as session:
+        rows = chat_service.recent_history(session=session, sender=sender)
+        items = [
+            HistoryItem(text=m.text, pending=m.status == PENDING, replies=[_reply(r) for r in replies])
+            for m, replies in rows
+        ]
+    pending = sum(1 for i in items if i.pending)
+    return ChatHistory(items=items, pending=pending, notice=messages.BUSY if pending else None)
+
+
+def _update(request: Request, sender: str, after: int, pending: int) -> ChatUpdate:
+    with request.app.state.sessions() as session:
+        rows = chat_service.replies_since(session=session, sender=sender, after_id=max(0, after))
+        replies = [_reply(r) for r in rows]
+    notice = messages.BUSY if pending else None
+    return ChatUpdate(replies=replies, pending=pending, notice=notice)

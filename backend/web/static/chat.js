@@ -1,0 +1,140 @@
+// The resident's chat page. Talks only to the backend (never to Rasa), shows
+// buttons as buttons, and never leaves the resident in silence: when the
+// backend says a message is still pending it shows the busy notice and polls
+// until the answers arrive. Text is always inserted with textContent, so
+// nothing a resident or the bot writes is interpreted as HTML.
+(function () {
+  "use strict";
+  var root = document.querySelector(".chat");
+  var csrf = root.getAttribute("data-csrf");
+  var texts = JSON.parse(root.getAttribute("data-texts"));
+  var log = document.getElementById("log");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("input");
+  var sendButton = document.getElementById("send");
+  var notice = document.getElementById("notice");
+  var lastReplyId = 0;
+  var pollTimer = null;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function addBubble(who, text) {
+    var item = document.createElement("li");
+    item.className = "msg " + who;
+    var bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.textContent = text;
+    item.appendChild(bubble);
+    log.appendChild(item);
+    scrollDown();
+    return item;
+  }
+
+  function addReply(reply) {
+    if (reply.id <= lastReplyId) { return; }
+    lastReplyId = reply.id;
+    var item = addBubble("bot", reply.text || "");
+    if (!reply.text) { item.querySelector(".bubble").remove(); }
+    if (reply.image) {
+      var img = document.createElement("img");
+      img.src = reply.image;
+      img.alt = "图片";
+      item.appendChild(img);
+    }
+    if (reply.buttons && reply.buttons.length) {
+      var row = document.createElement("div");
+      row.className = "buttons";
+      reply.buttons.forEach(function (b) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = b.title;
+        button.addEventListener("click", function () {
+          row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          send(b.payload, b.title);
+        });
+        row.appendChild(button);
+      });
+      item.appendChild(row);
+    }
+    scrollDown();
+  }
+
+  function showNotice(text) {
+    if (text) { notice.textContent = text; notice.hidden = false; }
+    else { notice.textContent = ""; notice.hidden = true; }
+  }
+
+  function apply(update) {
+    (update.replies || []).forEach(addReply);
+    showNotice(update.notice);
+    if (update.pending > 0) { schedulePoll(); } else { stopPoll(); }
+  }
+
+  function schedulePoll() {
+    if (pollTimer) { return; }
+    pollTimer = setTimeout(function () {
+      pollTimer = null;
+      fetch("/api/chat/updates?after=" + lastReplyId, { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(apply)
+        .catch(function () { schedulePoll(); });
+    }, 2000);
+  }
+
+  function stopPoll() {
+    if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+  }
+
+  function send(text, shown) {
+    addBubble("user", shown || text);
+    sendButton.disabled = true;
+    return fetch("/api/chat/messages?after=" + lastReplyId, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Requested-With": csrf },
+      body: JSON.stringify({ text: text })
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.ok) { apply(body); return; }
+        // 422: a message the backend refuses (empty, too long): say why.
+        showNotice(typeof body.detail === "string" ? body.detail : texts.refused);
+      });
+    }).catch(function () {
+      showNotice(texts.offline);
+    }).finally(function () {
+      sendButton.disabled = false;
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) { showNotice(texts.empty); return; }
+    input.value = "";
+    send(text);
+  });
+
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // Restore the conversation after a reload, answers to retried messages included.
+  fetch("/api/chat/history", { credentials: "same-origin" })
+    .then(function (r) { return r.json(); })
+    .then(function (history) {
+      if (!history.items.length) {
+        addBubble("bot", texts.welcome);
+      }
+      history.items.forEach(function (item) {
+        var bubble = addBubble("user", item.text);
+        if (item.pending) { bubble.classList.add("pending"); }
+        item.replies.forEach(addReply);
+      });
+      showNotice(history.notice);
+      if (history.pending > 0) { schedulePoll(); }
+    })
+    .catch(function () { addBubble("bot", texts.welcome); });
+})();

@@ -1,0 +1,1 @@
+"""Channels: the Rasa client shared by every channel, and the Telegram bridge."""

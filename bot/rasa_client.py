@@ -1,0 +1,58 @@
+"""The client every channel uses to talk to Rasa's REST channel.
+
+Rasa's REST webhook answers HTTP 200 with an empty list when the action
+server is down or an action fails; every turn of this assistant says
+something, so an empty answer is treated as a failure here, like a refused
+connection or a 5xx, and the caller keeps the message and retries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not give a usable answer; the message must be kept and retried."""
+
+
+class RasaClient:
+    """Send one resident message to Rasa and return the bot's messages.
+
+    Args:
+        base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``.
+        timeout: seconds to wait for the whole turn (actions included).
+        transport: an httpx transport, for tests.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None):
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """Deliver ``text`` from ``sender`` and return Rasa's answers.
+
+        Raises:
+            RasaUnavailable: no connection, an error status, or an empty answer.
+        """
+        try:
+            response = await self._client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            answers = response.json()
+        except ValueError as exc:
+            raise RasaUnavailable("Rasa answered something that is not JSON") from exc
+        if not isinstance(answers, list) or not answers:
+            # Action server down or an action failed: Rasa swallows it.
+            raise RasaUnavailable("Rasa answered with no messages (action server down or action failed)")
+        return [a for a in answers if isinstance(a, dict)]
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

@@ -1,0 +1,114 @@
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from backend.errors import InvalidInput
+from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
+from backend.services import chat
+from bot.rasa_client import RasaUnavailable
+
+
+def test_messages_are_cleaned_but_kept_as_typed():
+    assert chat.clean_text("  3号楼电梯坏了😭 <b>快来</b>\x07 ") == "3号楼电梯坏了😭 <b>快来</b>"
+    with pytest.raises(InvalidInput, match="还没有输入"):
+        chat.clean_text(" \n\t\x00 ")
+    with pytest.raises(InvalidInput, match="太长"):
+        chat.clean_text("长" * (chat.MAX_MESSAGE_CHARS + 1))
+
+
+def test_only_one_party_gets_the_lease(sessions):
+    with sessions.begin() as s:
+        m = chat.record_message(session=s, sender="web:a", text="你好")
+        mid = m.id
+    with sessions.begin() as s:
+        assert chat.claim(session=s, message_id=mid)
+    with sessions.begin() as s:
+        assert not chat.claim(session=s, message_id=mid)
+
+
+class FlakyRasa:
+    """Answers like Rasa, or fails like Rasa with the action server down."""
+
+    def __init__(self, fail_first: int = 0):
+        self.fail_first = fail_first
+        self.received: list[tuple[str, str]] = []
+
+    async def __call__(self, sender, text):
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            raise RasaUnavailable("Rasa answered with no messages")
+        self.received.append((sender, text))
+        return [{"recipient_id": sender, "text": f"收到：{text}"}]
+
+
+async def test_delivery_in_order_and_answers_stored(sessions):
+    rasa = FlakyRasa()
+    with sessions.begin() as s:
+        for text in ("第一条", "第二条", "第三条"):
+            chat.record_message(session=s, sender="web:a", text=text)
+    report = await chat.deliver_pending(sessions=sessions, sender="web:a", forward=rasa)
+    assert report.answered == 3 and report.pending == 0
+    assert [t for _, t in rasa.received] == ["第一条", "第二条", "第三条"]
+    with sessions() as s:
+        replies = chat.replies_since(session=s, sender="web:a", after_id=0)
+        assert [r.payload["text"] for r in replies] == ["收到：第一条", "收到：第二条", "收到：第三条"]
+
+
+async def test_failure_keeps_the_message_and_later_ones_wait(sessions):
+    rasa = FlakyRasa(fail_first=1)
+    with sessions.begin() as s:
+        first = chat.record_message(session=s, sender="web:a", text="电梯坏了").id
+        chat.record_message(session=s, sender="web:a", text="在3号楼")
+    report = await chat.deliver_pending(sessions=sessions, sender="web:a", forward=rasa)
+    assert report.answered == 0 and report.pending == 2
+    with sessions() as s:
+        m = s.get(ChatMessage, first)
+        assert m.status == PENDING and m.attempts == 1 and "no messages" in m.last_error
+        assert m.next_attempt_at > m.created_at
+        # not due yet: the worker would not pick the sender
+        assert chat.senders_with_due_messages(session=s) == []
+    # once due again, both go through, still in order
+    with sessions.begin() as s:
+        s.get(ChatMessage, first).next_attempt_at = s.get(ChatMessage, first).created_at
+    report = await chat.deliver_pending(sessions=sessions, sender="web:a", forward=rasa)
+    assert report.answered == 2
+    assert [t for _, t in rasa.received] == ["电梯坏了", "在3号楼"]
+    with sessions() as s:
+        assert {m.status for m in s.scalars(select(ChatMessage))} == {ANSWERED}
+
+
+async def test_concurrent_deliveries_never_forward_a_message_twice(sessions):
+    class SlowRasa(FlakyRasa):
+        async def __call__(self, sender, text):
+            await asyncio.sleep(0.05)
+            return await super().__call__(sender, text)
+
+    rasa = SlowRasa()
+    with sessions.begin() as s:
+        for i in range(5):
+            chat.record_message(session=s, sender="web:b", text=f"消息{i}")
+    await asyncio.gather(*(chat.deliver_pending(sessions=sessions, sender="web:b", forward=rasa) for _ in range(4)))
+    # whatever the interleaving, each message reached Rasa at most once and in order
+    texts = [t for _, t in rasa.received]
+    assert texts == sorted(set(texts), key=texts.index)
+    assert texts == [f"消息{i}" for i in range(len(texts))]
+    with sessions() as s:
+        answered = s.scalars(select(ChatMessage).where(ChatMessage.status == ANSWERED)).all()
+        assert len(answered) == len(texts)
+        assert len(s.scalars(select(ChatReply)).all()) == len(texts)
+
+
+def test_history_pairs_messages_with_their_replies(sessions):
+    with sessions.begin() as s:
+        a = chat.record_message(session=s, sender="web:c", text="你好")
+        chat.claim(session=s, message_id=a.id)
+        chat.record_answer(session=s, message_id=a.id, answers=[{"text": "您好"}, {"text": "有什么事？"}])
+        chat.record_message(session=s, sender="web:c", text="还在吗")
+        chat.record_message(session=s, sender="web:other", text="别人的")
+    with sessions() as s:
+        history = chat.recent_history(session=s, sender="web:c")
+    assert [(m.text, [r.payload["text"] for r in rs]) for m, rs in history] == [
+        ("你好", ["您好", "有什么事？"]),
+        ("还在吗", []),
+    ]

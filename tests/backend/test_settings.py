@@ -1,0 +1,70 @@
+import re
+
+import pytest
+
+from backend.settings import PROJECT_ROOT, VARIABLES, ConfigError, load_settings
+
+BASE = {"SECRET_KEY": "k", "RASA_TOKEN": "t"}
+
+
+def test_defaults_apply_and_relative_sqlite_goes_under_the_project_root():
+    s = load_settings(BASE)
+    assert s.rasa_port == 5005 and s.web_port == 8000
+    assert s.database_url == f"sqlite:///{PROJECT_ROOT}/var/santong.db"
+    env = s.rasa_environment()
+    assert env["TRACKER_STORE_URL"] == f"sqlite:///{PROJECT_ROOT}/var/rasa_tracker.db"
+    assert env["TRACKER_DB_DIALECT"] == "sqlite"
+    assert env["RASA_TELEMETRY_ENABLED"] == "false"
+
+
+def test_postgres_tracker_store_url_gives_dialect_and_database():
+    env = load_settings({**BASE, "TRACKER_STORE_URL": "postgresql://rasa:pw@db:5432/tracker"}).rasa_environment()
+    assert env["TRACKER_DB_DIALECT"] == "postgresql" and env["TRACKER_DB"] == "tracker"
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "RASA_TOKEN"])
+def test_missing_secret_stops_with_a_message_naming_it(name):
+    env = dict(BASE)
+    del env[name]
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+    env[name] = ""
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
+
+
+def test_secrets_are_not_needed_by_tools_that_do_not_use_them():
+    assert load_settings({}, require_secrets=False).rasa_url == "http://127.0.0.1:5005"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "70000", ""])
+def test_bad_port_is_named(value):
+    with pytest.raises(ConfigError, match="WEB_PORT"):
+        load_settings({**BASE, "WEB_PORT": value})
+
+
+def test_env_example_lists_every_variable_with_its_default():
+    text = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    for var in VARIABLES:
+        if var.default is None:
+            assert re.search(rf"^# {var.name}=$", text, re.M), var.name
+        else:
+            assert re.search(rf"^{var.name}={re.escape(var.default)}$", text, re.M), var.name
+
+
+def test_readme_configuration_table_lists_every_variable():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for var in VARIABLES:
+        assert f"`{var.name}`" in readme, var.name
+
+
+def test_no_module_reads_the_environment_outside_the_settings():
+    offenders = []
+    for package in ("backend", "actions", "bot"):
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            if path.name == "settings.py" and path.parent.name == "backend":
+                continue
+            source = path.read_text(encoding="utf-8")
+            if re.search(r"os\.environ\.get|os\.getenv|environ\[", source):
+                offenders.append(str(path.relative_to(PROJECT_ROOT)))
+    assert offenders == []

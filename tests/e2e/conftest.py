@@ -1,0 +1,39 @@
+"""The running stack for end-to-end tests (started once per test session)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from backend.model_store import ensure_model
+from backend.settings import load_settings
+from tests.e2e.stack import Stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    settings = load_settings(require_secrets=False)
+    # The model `make test` trained (or trains now, if the data changed).
+    ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
+    stack = Stack.prepare(tmp_path_factory.mktemp("stack"), settings.model_dir)
+    for name in ("rasa", "actions", "web", "worker"):
+        stack.start(name)
+    try:
+        for name in ("actions", "web", "worker", "rasa"):
+            stack.wait_ready(name)
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture()
+def running(stack: Stack) -> Stack:
+    """The stack with every process up (a test that stops one must not leak that)."""
+    for name in ("rasa", "actions", "web", "worker"):
+        if name not in stack.procs or stack.procs[name].poll() is not None:
+            stack.start(name)
+    for name in ("actions", "web", "worker", "rasa"):
+        stack.wait_ready(name)
+    return stack

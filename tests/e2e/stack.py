@@ -1,0 +1,125 @@
+"""Start the real stack (Rasa, action server, web app, worker) on free loopback ports.
+
+Each process is started exactly as the Procfile starts it
+(``python -m backend serve NAME``) with its own temporary databases, so the
+end-to-end tests exercise the same launcher, settings and endpoints.yml that
+``make run`` uses. Processes can be stopped and started again to simulate
+outages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from backend.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """A running stack; ``env`` is the environment every process gets."""
+
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, workdir: Path, model_dir: Path) -> Stack:
+        rasa, actions, web = free_port(), free_port(), free_port()
+        env = {
+            k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TRACKER_STORE_URL", "TELEGRAM_BOT_TOKEN"}
+        }
+        env.update(
+            {
+                "DATABASE_URL": f"sqlite:///{workdir / 'backend.db'}",
+                "TRACKER_STORE_URL": f"sqlite:///{workdir / 'tracker.db'}",
+                "SECRET_KEY": "e2e-secret",
+                "RASA_TOKEN": "e2e-token",
+                "RASA_PORT": str(rasa),
+                "RASA_URL": f"http://127.0.0.1:{rasa}",
+                "ACTIONS_PORT": str(actions),
+                "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
+                "WEB_PORT": str(web),
+                "MODEL_DIR": str(model_dir),
+                "PYTHONWARNINGS": "ignore",
+            }
+        )
+        stack = cls(workdir=workdir, env=env)
+        for command in (["db", "upgrade"], ["demo", "load"]):
+            subprocess.run([sys.executable, "-m", "backend", *command], env=env, cwd=PROJECT_ROOT, check=True)
+        return stack
+
+    @property
+    def rasa_url(self) -> str:
+        return self.env["RASA_URL"]
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
+    def start(self, name: str) -> None:
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "backend", "serve", name],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def wait_ready(self, name: str, timeout: float = 180) -> None:
+        """Wait until the named process answers its health URL."""
+        urls = {
+            "rasa": f"{self.rasa_url}/status?token={self.env['RASA_TOKEN']}",
+            "actions": f"http://127.0.0.1:{self.env['ACTIONS_PORT']}/health",
+            "web": f"{self.web_url}/healthz",
+        }
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+            if name not in urls:
+                return
+            try:
+                response = httpx.get(urls[name], timeout=2)
+                if response.status_code == 200 and (name != "rasa" or response.json().get("model_file")):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log(name)}")

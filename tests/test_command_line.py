@@ -1,0 +1,99 @@
+"""The setup commands as a person meets them: messages, not stack traces."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from backend.settings import PROJECT_ROOT
+
+PY = sys.executable
+
+
+def run(args, env=None, **kw):
+    return subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, env=env, timeout=120, **kw)
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "RASA_TOKEN"}}
+    env.update(extra)
+    return env
+
+
+def test_find_python310_finds_a_310_interpreter():
+    result = run(["scripts/find-python310.sh"])
+    assert result.returncode == 0
+    check = run([result.stdout.strip(), "-c", "import sys; print(sys.version_info[:2])"])
+    assert check.stdout.strip() == "(3, 10)"
+
+
+def test_find_python310_says_what_to_install_when_there_is_none(tmp_path):
+    # A PATH with the shell tools the script uses and no Python and no pyenv at all.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "grep", "sort", "cat"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    result = run(
+        [str(bin_dir / "bash"), "scripts/find-python310.sh"], env={"PATH": str(bin_dir), "HOME": str(tmp_path)}
+    )
+    assert result.returncode == 1
+    assert "Python 3.10" in result.stderr and "pyenv install 3.10" in result.stderr
+    assert "apt-get install python3.10" in result.stderr
+
+
+def test_a_process_without_its_secret_names_the_variable(tmp_path):
+    result = run([PY, "-m", "backend", "serve", "web"], env=clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/x.db"))
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_secrets_init_generates_once_and_keeps_them(tmp_path):
+    target = tmp_path / "secrets.env"
+    first = run([PY, "-m", "backend", "secrets", "init", "--file", str(target)], env=clean_env())
+    assert first.returncode == 0
+    content = target.read_text()
+    assert "SECRET_KEY=" in content and "RASA_TOKEN=" in content
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    run([PY, "-m", "backend", "secrets", "init", "--file", str(target)], env=clean_env())
+    assert target.read_text() == content
+
+
+def test_a_port_in_use_is_reported_as_such(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = clean_env(SECRET_KEY="k", RASA_TOKEN="t", WEB_PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path}/x.db")
+        result = run([PY, "-m", "backend", "serve", "web"], env=env)
+        preflight = run([PY, "-m", "backend", "preflight"], env=env)
+    assert result.returncode == 1
+    assert f"{port}" in result.stderr and "已被占用" in result.stderr and "WEB_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert preflight.returncode == 1 and "WEB_PORT" in preflight.stderr
+
+
+def test_db_upgrade_and_demo_load_are_idempotent(tmp_path):
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/demo.db")
+    assert run([PY, "-m", "backend", "db", "upgrade"], env=env).returncode == 0
+    first = run([PY, "-m", "backend", "demo", "load"], env=env)
+    assert first.returncode == 0 and "已加载" in first.stdout
+    assert run([PY, "-m", "backend", "db", "upgrade"], env=env).returncode == 0
+    second = run([PY, "-m", "backend", "demo", "load"], env=env)
+    assert "跳过" in second.stdout
+
+
+def test_registry_import_of_a_broken_file_is_a_message(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("street: [unclosed", encoding="utf-8")
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/r.db")
+    run([PY, "-m", "backend", "db", "upgrade"], env=env)
+    result = run([PY, "-m", "backend", "registry", "import", str(bad)], env=env)
+    assert result.returncode == 1 and "YAML" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target", ["test", "run"])
+def test_makefile_targets_exist(target):
+    assert run(["make", "-n", target]).returncode == 0
