@@ -1,0 +1,37 @@
+"""The domain model: SQLAlchemy 1.4 declarative classes in 2.0 style.
+
+One module per concept; importing this package registers every table on
+:data:`Base.metadata`, which Alembic's autogenerate and the tests use.
+"""
+
+from backend.models.base import Base
+from backend.models.chat import ChatMessage, ChatReply
+from backend.models.points import CatalogueItem, PointsRule
+from backend.models.registry import (
+    Building,
+    Community,
+    Department,
+    Estate,
+    Grid,
+    GridMember,
+    Place,
+    Street,
+)
+from backend.models.residents import Resident
+
+__all__ = [
+    "Base",
+    "Building",
+    "CatalogueItem",
+    "ChatMessage",
+    "ChatReply",
+    "Community",
+    "Department",
+    "Estate",
+    "Grid",
+    "GridMember",
+    "Place",
+    "PointsRule",
+    "Resident",
+    "Street",
+]

@@ -1,0 +1,42 @@
+"""The web chat inbox: every message a visitor sends is stored before it is forwarded.
+
+Rasa answers HTTP 200 with an empty list when the action server is down or an
+action fails. A message stays ``pending`` until Rasa gives a real answer; the
+worker retries it with back-off, and the page fetches the answers when they
+come. Nothing a resident sent is lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text
+
+from backend.models.base import Base, UTCDateTime, utcnow
+
+PENDING = "pending"
+ANSWERED = "answered"
+
+
+class ChatMessage(Base):
+    """One message from a web visitor, with its delivery state."""
+
+    __tablename__ = "chat_messages"
+    id = Column(Integer, primary_key=True)
+    sender = Column(String(128), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default=PENDING, index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(String(200), nullable=True)
+    next_attempt_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    answered_at = Column(UTCDateTime(), nullable=True)
+
+
+class ChatReply(Base):
+    """One bot message (text and buttons as Rasa gave them) answering a chat message."""
+
+    __tablename__ = "chat_replies"
+    id = Column(Integer, primary_key=True)
+    message_id = Column(ForeignKey("chat_messages.id"), nullable=False, index=True)
+    sender = Column(String(128), nullable=False, index=True)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
