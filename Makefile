@@ -13,12 +13,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV := scripts/with-env.sh
 
-.PHONY: help setup secrets db train run test lint typecheck validate pytest conversation-tests chromium lock clean
+.PHONY: help setup secrets db train run test evaluate benchmark lint typecheck validate pytest conversation-tests chromium lock clean
 
 help:
 	@echo "make run    - set up and start the assistant (chat page, console, Rasa, actions, worker)"
 	@echo "make test   - set up and run every check and test"
 	@echo "make train  - train the Rasa model if its data, domain or config changed"
+	@echo "make evaluate - evaluate the model on the held-out split (docs/evaluation/)"
+	@echo "make benchmark - parse latency through a running Rasa server vs in-process"
 	@echo "make lock   - regenerate requirements.lock from requirements.in"
 
 setup:
@@ -41,6 +43,12 @@ run: setup secrets db train
 
 test: setup secrets db train lint typecheck validate chromium pytest conversation-tests
 	@echo "make test: 全部通过 / all checks passed"
+
+evaluate: train
+	$(ENV) $(PY) -m backend.evaluation
+
+benchmark: train
+	$(ENV) $(PY) -m backend.benchmark
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,10 @@ Commands (``--help`` on each for details):
 - ``db upgrade``                 apply Alembic migrations to DATABASE_URL
 - ``demo load``                  load the demo street once (registry, points, residents)
 - ``registry import FILE``       import an edited grid registry file (idempotent)
+- ``registry lookups [FILE]``    regenerate the NLU lookup tables from the registry file
 - ``secrets init``               generate missing local secrets into var/secrets.env
 - ``model ensure`` / ``model path``  train the Rasa model if its inputs changed / print its path
+- ``triage``                     JSON lines in, one triage result per line out (bulk pre-sorting)
 - ``preflight``                  check that every port of the stack is free
 - ``urls``                       print where to open the chat page, console and API docs
 - ``rasa ARGS…``                 the rasa CLI with endpoints.yml's variables filled in
@@ -24,6 +26,7 @@ from typing import Any, Callable
 
 import yaml
 
+from backend import messages
 from backend.errors import DomainError
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
 
@@ -94,6 +97,46 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         counts = import_registry(session=session, data=_read_yaml(Path(args.file)))
     print(f"导入完成 / imported: 新建 {counts['created']}，更新 {counts['updated']}，未变 {counts['unchanged']}")
+    return 0
+
+
+def cmd_registry_lookups(args: argparse.Namespace) -> int:
+    from backend.services.lookups import render_lookups
+    from backend.triage.entities import LOOKUP_FILE
+
+    LOOKUP_FILE.parent.mkdir(parents=True, exist_ok=True)
+    LOOKUP_FILE.write_text(render_lookups(_read_yaml(Path(args.file))), encoding="utf-8")
+    print(f"已生成 / wrote {LOOKUP_FILE.relative_to(PROJECT_ROOT)}（重新训练后生效 / retrain to use it）")
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    """JSON lines in ({"text": ...}), one triage JSON object per line out, in order."""
+    import json
+
+    from backend.model_store import model_path
+    from backend.triage.local import LocalNLU
+
+    settings = load_settings(require_secrets=False)
+    path = Path(args.model) if args.model else model_path(settings.model_dir)
+    if not path.exists():
+        raise DomainError(f"还没有训练好的模型 {path}，请先运行 make train")
+    nlu = LocalNLU(path)
+    try:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                text = item["text"] if isinstance(item, dict) else None
+                if not isinstance(text, str):
+                    raise ValueError("no text")
+            except (ValueError, KeyError, TypeError):
+                print(json.dumps({"line": number, "error": messages.TRIAGE_BAD_LINE}, ensure_ascii=False))
+                continue
+            print(json.dumps(nlu.triage(text).as_dict(), ensure_ascii=False), flush=True)
+    finally:
+        nlu.close()
     return 0
 
 
@@ -204,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp = registry.add_parser("import", help="import a registry YAML file (idempotent)")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_registry_import)
+
+    lookups = registry.add_parser("lookups", help="regenerate the NLU lookup tables from a registry file")
+    lookups.add_argument("file", nargs="?", default=str(DEMO_REGISTRY))
+    lookups.set_defaults(func=cmd_registry_lookups)
+
+    tri = sub.add_parser("triage", help='triage JSON lines {"text": ...} from stdin to stdout')
+    tri.add_argument("--model", help="model file (default: the current trained model)")
+    tri.set_defaults(func=cmd_triage)
 
     sec = sub.add_parser("secrets", help="local secrets").add_subparsers(dest="action", required=True)
     init = sec.add_parser("init", help="generate missing local secrets")

@@ -59,11 +59,13 @@ def _exec(argv: list[str], extra_env: dict[str, str]) -> None:
 def serve_rasa(settings: Settings) -> None:
     """The Rasa server: REST channel and HTTP API (token-protected), loopback by default."""
     from backend.model_store import model_path
+    from backend.spacy_pipeline import build
 
     check_port(settings.rasa_host, settings.rasa_port, "RASA_PORT")
     model = model_path(settings.model_dir)
     if not model.exists():
         raise SystemExit(f"还没有训练好的模型 {model}。请运行 make train（make run 会自动训练）。")
+    build()  # the spaCy pipeline the model loads by path (rebuilt if var/ was cleared)
     _exec(
         [
             sys.executable,

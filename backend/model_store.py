@@ -1,7 +1,8 @@
 """Trained Rasa models, named by the content of what they were trained from.
 
 The fingerprint covers ``config.yml``, every file under ``domain/`` and
-``data/`` and the Rasa version, so ``make run`` retrains exactly when one of
+``data/``, the custom NLU component and the text normalisation it applies,
+the spaCy pipeline's inputs and the Rasa version, so ``make run`` retrains exactly when one of
 them changed and otherwise starts the existing model at once (Rasa's own
 fingerprinting still has to load TensorFlow first, which costs ~20 s).
 """
@@ -18,7 +19,7 @@ from backend.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-TRAINING_INPUTS = ("config.yml", "domain", "data")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "backend/nlu_normaliser.py", "backend/triage/text.py")
 PREFIX = "sst-"
 
 
@@ -30,7 +31,7 @@ def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml", ".txt"})
+            files.extend(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml", ".txt", ".py"})
     return sorted(files)
 
 
@@ -38,7 +39,9 @@ def fingerprint(root: Path = PROJECT_ROOT) -> str:
     """A short hash of the training inputs' paths and contents and the Rasa version."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(f"rasa=={version('rasa')}\n".encode())
+    from backend.spacy_pipeline import _fingerprint as spacy_fingerprint
+
+    digest = hashlib.sha256(f"rasa=={version('rasa')}\nspacy={spacy_fingerprint()}\n".encode())
     for path in training_files(root):
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -48,6 +51,39 @@ def fingerprint(root: Path = PROJECT_ROOT) -> str:
 def model_path(model_dir: Path, root: Path = PROJECT_ROOT) -> Path:
     """Where the model for the current training inputs is (or will be)."""
     return model_dir / f"{PREFIX}{fingerprint(root)}.tar.gz"
+
+
+def train(config: Path, out_dir: Path, name: str, root: Path = PROJECT_ROOT, env: dict[str, str] | None = None) -> Path:
+    """Train a model from ``data/`` and ``domain/`` with ``config`` into ``out_dir/name.tar.gz``.
+
+    The spaCy pipeline the config may load is built first.
+    """
+    from backend.spacy_pipeline import build
+
+    build()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "train",
+            "--config",
+            str(config),
+            "--domain",
+            str(root / "domain"),
+            "--data",
+            str(root / "data"),
+            "--out",
+            str(out_dir),
+            "--fixed-model-name",
+            name,
+        ],
+        check=True,
+        cwd=root,
+        env=env,
+    )
+    return out_dir / f"{name}.tar.gz"
 
 
 def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, env: dict[str, str] | None = None) -> tuple[Path, bool]:
@@ -67,27 +103,6 @@ def ensure_model(model_dir: Path, root: Path = PROJECT_ROOT, env: dict[str, str]
     target = model_path(model_dir, root)
     if target.exists():
         return target, False
-    model_dir.mkdir(parents=True, exist_ok=True)
     logger.info("training data changed: training %s", target.name)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "train",
-            "--config",
-            str(root / "config.yml"),
-            "--domain",
-            str(root / "domain"),
-            "--data",
-            str(root / "data"),
-            "--out",
-            str(model_dir),
-            "--fixed-model-name",
-            target.name.removesuffix(".tar.gz"),
-        ],
-        check=True,
-        cwd=root,
-        env=env,
-    )
+    train(root / "config.yml", model_dir, target.name.removesuffix(".tar.gz"), root, env)
     return target, True

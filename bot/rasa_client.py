@@ -29,7 +29,15 @@ class RasaClient:
         transport: an httpx transport, for tests.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self._token = token
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
@@ -52,6 +60,24 @@ class RasaClient:
             # Action server down or an action failed: Rasa swallows it.
             raise RasaUnavailable("Rasa answered with no messages (action server down or action failed)")
         return [a for a in answers if isinstance(a, dict)]
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """Rasa's NLU parse of ``text`` (HTTP API ``/model/parse``, token-protected).
+
+        Raises:
+            RasaUnavailable: no connection or an error status.
+        """
+        params = {"token": self._token} if self._token else None
+        try:
+            response = await self._client.post("/model/parse", json={"text": text}, params=params)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to /model/parse")
+        result = response.json()
+        if not isinstance(result, dict):
+            raise RasaUnavailable("Rasa's parse is not an object")
+        return result
 
     async def aclose(self) -> None:
         """Close the connection pool."""

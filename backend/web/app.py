@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
-from backend.web import chat, console, health
+from backend.web import chat, console, health, triage
 from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = make_session_factory(engine)
-        app.state.rasa = RasaClient(settings.rasa_url)
+        app.state.rasa = RasaClient(settings.rasa_url, token=settings.rasa_token)
         try:
             yield
         finally:
@@ -54,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(console.router)
     app.include_router(health.router)
+    app.include_router(triage.router)
     return app

@@ -1,0 +1,154 @@
+"""Understand a resident's request: category, matter, who handles it, and the place question.
+
+The decision itself is :func:`backend.triage.core.triage`, the same code the
+triage API and the command line use; this module only turns it into
+conversation: an explanation from the category table, or one short question
+about the place when the place decides the matter and the message does not
+say it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from backend.categories import DISTRICT_TZ, Category, CategoryTable, default_table
+from backend.triage.core import resolve_with_answer, triage
+from backend.triage.place import scope_of
+
+logger = logging.getLogger(__name__)
+
+WEEKDAYS = "一二三四五六日"
+SHORT_ANSWER = 12
+
+
+def deadline_text(table: CategoryTable, code: str, now: datetime) -> str:
+    """'今天 23:59 前' or '11月24日（周二）23:59 前' in the district's time."""
+    due = table.deadline(code, now)
+    if due.date() == now.astimezone(DISTRICT_TZ).date():
+        return "今天 23:59 前"
+    return f"{due.month}月{due.day}日（周{WEEKDAYS[due.weekday()]}）23:59 前"
+
+
+def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Category) -> None:
+    """Tell the resident whose matter it is, why, who handles it and by when."""
+    dispatcher.utter_message(
+        response="utter_request_understood",
+        matter_name=table.matter_names[category.matter],
+        category_name=category.name,
+        why=category.why,
+        handler=category.handler,
+        tier_name=table.tier_names[category.tier],
+        deadline_text=deadline_text(table, category.code, datetime.now(timezone.utc)),
+    )
+
+
+def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str | None) -> list[dict[str, Any]]:
+    category = table.categories[code]
+    return [
+        SlotSet("request_intent", intent),
+        SlotSet("request_text", text),
+        SlotSet("category", category.code),
+        SlotSet("matter", category.matter),
+        SlotSet("place_scope", scope),
+        SlotSet("awaiting_place", False),
+    ]
+
+
+def resident_text(tracker: Tracker) -> str:
+    """What the resident sent, whole: the parse only saw a normalised, possibly cut copy."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("text"):
+            return str(event["text"])
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+class ActionTriageRequest(Action):
+    """After a request intent: explain the category, or ask where the problem is."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_triage_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Triage the latest message and answer."""
+        table = default_table()
+        message = tracker.latest_message or {}
+        text = resident_text(tracker)
+        pending = tracker.get_slot("request_intent")
+        if tracker.get_slot("awaiting_place") and pending and len(text) <= SHORT_ANSWER and scope_of(text):
+            # "在楼道里" typed instead of pressing a button: it answers the question.
+            return await ActionResolvePlace().run(dispatcher, tracker, domain)
+        result = triage(message, text, table=table)
+        if result.kind == "request" and result.needs_clarification:
+            dispatcher.utter_message(response="utter_ask_place_scope", question=result.question)
+            return [
+                SlotSet("request_intent", result.intent),
+                SlotSet("request_text", text),
+                SlotSet("category", None),
+                SlotSet("matter", None),
+                SlotSet("awaiting_place", True),
+            ]
+        if result.category is None:
+            not_understood = message.get("intent", {}).get("name") == "nlu_fallback"
+            dispatcher.utter_message(
+                response="utter_ask_describe_problem" if not_understood else "utter_rephrase_request"
+            )
+            return []
+        explain(dispatcher, table, table.categories[result.category])
+        return _settled(table, result.category, result.intent, text, result.place_scope)
+
+
+class ActionResolvePlace(Action):
+    """The resident said where: derive the category and matter from the place."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_resolve_place"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Resolve the pending request with the place answer."""
+        table = default_table()
+        intent = tracker.get_slot("request_intent")
+        if not tracker.get_slot("awaiting_place") or not intent:
+            dispatcher.utter_message(response="utter_place_without_request")
+            return []
+        message = tracker.latest_message or {}
+        answer = str(tracker.get_slot("place_scope") or "")
+        entity_scopes = [e.get("value") for e in message.get("entities") or [] if e.get("entity") == "place_scope"]
+        if entity_scopes:
+            answer = str(entity_scopes[-1])
+        elif message.get("text"):
+            answer = str(message["text"])
+        code, scope = resolve_with_answer(intent, answer, table=table)
+        if code is None:
+            dispatcher.utter_message(response="utter_place_not_understood")
+            return []
+        explain(dispatcher, table, table.categories[code])
+        return _settled(table, code, intent, str(tracker.get_slot("request_text") or ""), scope)
+
+
+class ActionCancelRequest(Action):
+    """Forget the request in progress."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_cancel_request"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Clear the request slots and confirm."""
+        dispatcher.utter_message(response="utter_cancelled")
+        return [
+            SlotSet(slot, None) for slot in ("request_intent", "request_text", "category", "matter", "place_scope")
+        ] + [SlotSet("awaiting_place", False)]

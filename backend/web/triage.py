@@ -1,0 +1,61 @@
+"""``POST /api/triage``: what the assistant makes of one message, without a conversation.
+
+For 12345 operators and integrations. It asks the running Rasa server's NLU
+(``/model/parse``) and applies the same :func:`backend.triage.core.triage`
+the bot's actions use, so the API and the conversation always agree.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+
+from backend import messages
+from backend.triage.core import TriageResult, triage
+from backend.triage.text import classification_text
+from bot.rasa_client import RasaUnavailable
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+class TriageRequest(BaseModel):
+    """One message to triage."""
+
+    text: str
+
+
+class TriageResponse(BaseModel):
+    """The triage of one message (``category`` and ``matter`` are null when ``kind`` is ``other``)."""
+
+    kind: str
+    intent: str
+    category: str | None
+    matter: str | None
+    tier: str | None
+    confidence: float
+    place_scope: str | None
+    needs_clarification: bool
+    question: str | None
+    entities: dict[str, Any]
+
+
+@router.post("/api/triage", response_model=TriageResponse, tags=["triage"])
+async def triage_message(body: TriageRequest, request: Request) -> TriageResponse:
+    """Classify one resident message into the three-matter split."""
+    text = classification_text(body.text)
+    if not text:
+        # Nothing to classify: the same answer the bot gives, not an error.
+        parse: dict[str, Any] = {"intent": {"name": "nlu_fallback", "confidence": 0.0}}
+    else:
+        try:
+            parse = await request.app.state.rasa.parse(text)
+        except RasaUnavailable as exc:
+            logger.warning("triage: %s", exc)
+            raise HTTPException(status_code=503, detail=messages.TRIAGE_UNAVAILABLE) from None
+    result: TriageResult = triage(parse, body.text)
+    return TriageResponse(**result.as_dict())

@@ -1,0 +1,80 @@
+import json
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.web.app import create_app
+from bot.rasa_client import RasaClient
+
+
+@pytest.fixture()
+def nlu():
+    state = {"down": False, "seen": []}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["down"]:
+            return httpx.Response(500)
+        state["seen"].append((request.url.params.get("token"), json.loads(request.content)["text"]))
+        return httpx.Response(200, json={"intent": {"name": "elevator", "confidence": 0.93}, "entities": []})
+
+    state["handler"] = handler
+    return state
+
+
+@pytest.fixture()
+def client(settings, nlu):
+    app = create_app(settings)
+    with TestClient(app) as client:
+        app.state.rasa = RasaClient("http://rasa.test", token="tok", transport=httpx.MockTransport(nlu["handler"]))
+        yield client
+
+
+def test_triage_returns_the_documented_shape(client, nlu):
+    body = client.post("/api/triage", json={"text": "三号楼电梯又坏了"}).json()
+    assert set(body) == {
+        "kind",
+        "intent",
+        "category",
+        "matter",
+        "tier",
+        "confidence",
+        "place_scope",
+        "needs_clarification",
+        "question",
+        "entities",
+    }
+    assert (body["kind"], body["category"], body["matter"], body["tier"]) == (
+        "request",
+        "elevator",
+        "shared",
+        "immediate",
+    )
+    assert body["entities"]["building"] == 3
+    assert nlu["seen"] == [("tok", "三号楼电梯又坏了")]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01"])
+def test_empty_input_asks_for_the_problem_without_calling_rasa(client, nlu, text):
+    body = client.post("/api/triage", json={"text": text}).json()
+    assert body["kind"] == "other" and body["needs_clarification"] and body["question"]
+    assert nlu["seen"] == []
+
+
+def test_a_5000_character_message_is_cut_for_classification(client, nlu):
+    r = client.post("/api/triage", json={"text": "电梯" * 2500})
+    assert r.status_code == 200
+    assert len(nlu["seen"][0][1]) == 500
+
+
+def test_rasa_down_is_a_503_with_a_chinese_message(client, nlu):
+    nlu["down"] = True
+    r = client.post("/api/triage", json={"text": "电梯坏了"})
+    assert r.status_code == 503 and "暂时不可用" in r.json()["detail"]
+
+
+def test_wrong_shape_is_a_422_not_a_500(client):
+    assert client.post("/api/triage", json={"txt": 1}).status_code == 422
+    assert (
+        client.post("/api/triage", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+    )
