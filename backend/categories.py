@@ -74,6 +74,7 @@ class CategoryTable:
     matter_names: dict[str, str]
     tier_names: dict[str, str]
     place_groups: dict[str, dict[str, str]]
+    tier_days: dict[str, int]
 
     def get(self, code: str) -> Category | None:
         """The category for ``code``, or ``None`` when it is not a request category."""
@@ -85,10 +86,16 @@ class CategoryTable:
 
     def deadline(self, code: str, filed_at: datetime) -> datetime:
         """When a request of ``code`` filed at ``filed_at`` is due (23:59 district time on the last day)."""
-        category = self.categories[code]
-        local = filed_at.astimezone(DISTRICT_TZ)
-        last_day = local.date() + timedelta(days=category.deadline_days)
-        return datetime.combine(last_day, time(23, 59), tzinfo=DISTRICT_TZ)
+        return _due(filed_at, self.categories[code].deadline_days)
+
+    def deadline_for_tier(self, tier: str, filed_at: datetime) -> datetime:
+        """The deadline of a tier's default, for a ticket raised above its category's tier."""
+        return _due(filed_at, self.tier_days[tier])
+
+
+def _due(filed_at: datetime, days: int) -> datetime:
+    last_day = filed_at.astimezone(DISTRICT_TZ).date() + timedelta(days=days)
+    return datetime.combine(last_day, time(23, 59), tzinfo=DISTRICT_TZ)
 
 
 def parse_table(data: dict[str, Any]) -> CategoryTable:
@@ -139,6 +146,7 @@ def parse_table(data: dict[str, Any]) -> CategoryTable:
         matter_names=matter_names,
         tier_names={code: str(t["name"]) for code, t in tiers.items()},
         place_groups={g: dict(m) for g, m in groups.items()},
+        tier_days={code: int(t["deadline_days"]) for code, t in tiers.items()},
     )
 
 

@@ -18,6 +18,7 @@ from backend.models.registry import (
     Street,
 )
 from backend.models.residents import Resident
+from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
 
 __all__ = [
     "Base",
@@ -34,4 +35,8 @@ __all__ = [
     "PointsRule",
     "Resident",
     "Street",
+    "Ticket",
+    "TicketEvent",
+    "TicketFollower",
+    "TicketSequence",
 ]

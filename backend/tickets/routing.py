@@ -1,0 +1,92 @@
+"""Route a ticket's place to a grid: estate + building, or road / public place, through the registry.
+
+Residents name estates with typos and nicknames (枫林园, 锦秀花园); names and
+aliases are matched exactly first, then fuzzily (two of three characters
+right). A place that cannot be resolved goes to a community's default queue
+and is flagged for dispatch by staff.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Building, Community, Department, Estate, Grid, GridMember, Place
+
+FUZZY = 0.66
+
+
+@dataclass
+class Route:
+    """Where a ticket goes."""
+
+    community: Community | None
+    grid: Grid | None
+    building: Building | None
+    place: Place | None
+    member: GridMember | None
+    resolved: bool
+
+
+def _names(row: Estate | Place) -> list[str]:
+    return [str(row.name), *[str(a) for a in (row.aliases or [])]]
+
+
+def _match(text: str, rows: list[Any]) -> Any | None:
+    """The row whose name or alias appears in ``text``, else the closest fuzzy match."""
+    exact = [(len(n), r) for r in rows for n in _names(r) if n and n in text]
+    if exact:
+        return max(exact, key=lambda pair: pair[0])[1]
+    best: tuple[float, Any] | None = None
+    for row in rows:
+        for name in _names(row):
+            n = len(name)
+            for start in range(0, max(1, len(text) - n + 1)):
+                ratio = difflib.SequenceMatcher(None, name, text[start : start + n]).ratio()
+                if ratio >= FUZZY and (best is None or ratio > best[0]):
+                    best = (ratio, row)
+    return best[1] if best else None
+
+
+def route(
+    *, session: Session, place_text: str, entities: dict[str, Any], fallback_community_id: int | None = None
+) -> Route:
+    """Resolve the place of a ticket to community, grid, building or road, and the grid member."""
+    text = place_text or ""
+    estate = _match(text, list(session.scalars(select(Estate))))
+    building = grid = place = None
+    community = None
+    if estate is not None:
+        community = estate.community
+        number = entities.get("building")
+        if number is not None:
+            building = session.scalars(select(Building).filter_by(estate_id=estate.id, number=int(number))).first()
+        if building is None and len({b.grid_id for b in estate.buildings}) == 1:
+            grid = estate.buildings[0].grid  # the whole estate is one grid's
+    if building is not None:
+        grid = building.grid
+    if grid is None and estate is None:
+        place = _match(text, list(session.scalars(select(Place))))
+        if place is not None:
+            grid = place.grid
+            community = grid.community
+    if community is None and fallback_community_id is not None:
+        community = session.get(Community, fallback_community_id)
+    if community is None:
+        community = session.scalars(select(Community).order_by(Community.id)).first()
+    member = grid.members[0] if grid is not None and grid.members else None
+    return Route(
+        community=community, grid=grid, building=building, place=place, member=member, resolved=grid is not None
+    )
+
+
+def department_for(*, session: Session, category: str) -> Department | None:
+    """The department that owns a (public) category."""
+    for department in session.scalars(select(Department).order_by(Department.id)):
+        if category in (department.categories or []):
+            return department
+    return None
