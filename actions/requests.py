@@ -36,7 +36,12 @@ def deadline_text(table: CategoryTable, code: str, now: datetime) -> str:
 
 
 def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Category) -> None:
-    """Tell the resident whose matter it is, why, who handles it and by when."""
+    """Tell the resident whose matter it is, why, who handles it and by when.
+
+    Public and shared matters are then offered a ticket; private ones are
+    the household's own (help from volunteers and services comes with the
+    private-matter flow).
+    """
     dispatcher.utter_message(
         response="utter_request_understood",
         matter_name=table.matter_names[category.matter],
@@ -46,11 +51,15 @@ def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Ca
         tier_name=table.tier_names[category.tier],
         deadline_text=deadline_text(table, category.code, datetime.now(timezone.utc)),
     )
+    if category.matter in ("public", "shared"):
+        dispatcher.utter_message(response="utter_offer_ticket")
 
 
 def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str | None) -> list[dict[str, Any]]:
     category = table.categories[code]
+    offer = category.matter in ("public", "shared")
     return [
+        SlotSet("offer_pending", offer),
         SlotSet("request_intent", intent),
         SlotSet("request_text", text),
         SlotSet("category", category.code),

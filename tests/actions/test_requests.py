@@ -29,11 +29,19 @@ def slots_of(events):
 async def test_clear_request_is_explained_from_the_category_table():
     dispatcher = CollectingDispatcher()
     events = await ActionTriageRequest().run(dispatcher, tracker("三号楼电梯又坏了", "elevator"), {})
-    [message] = dispatcher.messages
-    assert message["response"] == "utter_request_understood"
+    message, offer = dispatcher.messages
+    assert message["response"] == "utter_request_understood" and offer["response"] == "utter_offer_ticket"
     assert message["matter_name"] == "大家事" and message["category_name"] == "电梯"
     assert "23:59" in message["deadline_text"]
     assert slots_of(events)["category"] == "elevator" and slots_of(events)["matter"] == "shared"
+    assert slots_of(events)["offer_pending"] is True
+
+
+async def test_a_private_matter_is_explained_without_a_ticket_offer():
+    dispatcher = CollectingDispatcher()
+    events = await ActionTriageRequest().run(dispatcher, tracker("我家厨房水管漏了", "home_repair"), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_request_understood"]
+    assert slots_of(events)["offer_pending"] is False
 
 
 async def test_place_question_then_button_answer():

@@ -1,0 +1,29 @@
+"""The action server's connection to the backend: one session factory, created on first use.
+
+rasa-sdk imports every module of the ``actions`` package at start-up; nothing
+here touches the database until an action runs (no work at import time).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import make_engine, make_session_factory
+from backend.settings import load_settings
+
+
+@lru_cache(maxsize=1)
+def sessions() -> sessionmaker[Session]:
+    """The backend session factory of this process."""
+    settings = load_settings(require_secrets=False)
+    return make_session_factory(make_engine(settings.database_url))
+
+
+def channel_identity(sender_id: str) -> tuple[str, str]:
+    """Split Rasa's sender id (``web:<id>``, ``telegram:<id>``) into channel and id."""
+    channel, _, rest = sender_id.partition(":")
+    if not rest:
+        return "rest", sender_id
+    return channel[:16], rest
