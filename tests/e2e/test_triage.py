@@ -56,8 +56,21 @@ def test_an_emergency_gets_the_numbers_first(running):
     assert "119" in answer and "110" in answer and "120" in answer
 
 
+LONG_COMPLAINT = "望江路上的井盖没了好几天了，晚上路过的人看不见很危险。" * 200  # about 5,000 characters
+
+
 @pytest.mark.parametrize(
-    "text", ["", "😀😀😀", "<script>alert(1)</script>", "' OR 1=1; --", "Hello, is anyone there?", "電梯壞了"]
+    "text",
+    [
+        "",
+        "😀😀😀",
+        "<script>alert(1)</script>",
+        "' OR 1=1; --",
+        "Hello, is anyone there?",
+        "電梯壞了",
+        "a\x00b\x07c",
+        LONG_COMPLAINT,
+    ],
 )
 def test_bad_input_gets_a_sensible_chinese_answer(running, text):
     answers = say(running, f"e2e-{uuid.uuid4().hex}", text or " ")
