@@ -18,7 +18,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import channel_identity, sessions
-from backend.categories import DISTRICT_TZ, default_table
+from backend.categories import default_table
+from backend.dates import clock, day_with_weekday
 from backend.errors import DomainError
 from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import STATUS_NAMES
@@ -28,12 +29,9 @@ from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
 
-WEEKDAYS = "一二三四五六日"
-
 
 def _date(moment: datetime) -> str:
-    local = moment.astimezone(DISTRICT_TZ)
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return f"{day_with_weekday(moment)}{clock(moment)}"
 
 
 class ActionFileTicket(Action):

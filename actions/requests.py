@@ -17,22 +17,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from backend.categories import DISTRICT_TZ, Category, CategoryTable, default_table
+from backend.categories import Category, CategoryTable, default_table
+from backend.dates import day_with_weekday, local
 from backend.triage.core import resolve_with_answer, triage
 from backend.triage.place import scope_of
 
 logger = logging.getLogger(__name__)
 
-WEEKDAYS = "一二三四五六日"
 SHORT_ANSWER = 12
 
 
 def deadline_text(table: CategoryTable, code: str, now: datetime) -> str:
     """'今天 23:59 前' or '11月24日（周二）23:59 前' in the district's time."""
     due = table.deadline(code, now)
-    if due.date() == now.astimezone(DISTRICT_TZ).date():
+    if due.date() == local(now).date():
         return "今天 23:59 前"
-    return f"{due.month}月{due.day}日（周{WEEKDAYS[due.weekday()]}）23:59 前"
+    return f"{day_with_weekday(due)}23:59 前"
 
 
 def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Category) -> None:

@@ -14,7 +14,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import channel_identity, sessions
-from backend.categories import DISTRICT_TZ, default_table
+from backend.categories import default_table
+from backend.dates import clock, day
 from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
@@ -24,8 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def _when(moment: datetime) -> str:
-    local = moment.astimezone(DISTRICT_TZ)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{day(moment)} {clock(moment)}"
 
 
 class ActionTicketStatus(Action):

@@ -103,6 +103,7 @@ def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(model: Path) -> list[dict[str, Any]]:
     """Triage every held-out message with ``model``; one row per message."""
+    from backend.triage.core import triage
     from backend.triage.local import LocalNLU
 
     nlu = LocalNLU(model)
@@ -112,8 +113,6 @@ def run(model: Path) -> list[dict[str, Any]]:
             started = time.perf_counter()
             parse = nlu.parse(text)
             seconds = time.perf_counter() - started
-            from backend.triage.core import triage
-
             result = triage(parse, text)
             ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
             # What the assistant decided, or, where it asked, what it would have guessed.

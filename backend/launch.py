@@ -40,7 +40,7 @@ def check_port(host: str, port: int, variable: str) -> None:
             raise PortInUse(f"无法监听 {host}:{port}（{variable}）：{exc.strerror}") from None
 
 
-def ports(settings: Settings, *, telegram: bool = False) -> list[tuple[str, int, str]]:
+def ports(settings: Settings) -> list[tuple[str, int, str]]:
     """Every (host, port, variable) the local stack listens on."""
     return [
         (settings.rasa_host, settings.rasa_port, "RASA_PORT"),

@@ -39,7 +39,7 @@ def fingerprint(root: Path = PROJECT_ROOT) -> str:
     """A short hash of the training inputs' paths and contents and the Rasa version."""
     from importlib.metadata import version
 
-    from backend.spacy_pipeline import _fingerprint as spacy_fingerprint
+    from backend.spacy_pipeline import fingerprint as spacy_fingerprint
 
     digest = hashlib.sha256(f"rasa=={version('rasa')}\nspacy={spacy_fingerprint()}\n".encode())
     for path in training_files(root):

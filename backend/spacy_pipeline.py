@@ -68,7 +68,8 @@ def pretrained_available() -> bool:
     return importlib.util.find_spec(PRETRAINED) is not None
 
 
-def _fingerprint() -> str:
+def fingerprint() -> str:
+    """A short hash of everything the build depends on."""
     digest = hashlib.sha256(PATTERNS_VERSION.encode())
     digest.update(LOOKUP_FILE.read_bytes() if LOOKUP_FILE.exists() else b"")
     digest.update(json.dumps(_patterns(), ensure_ascii=False, sort_keys=True).encode())
@@ -79,7 +80,7 @@ def _fingerprint() -> str:
 def build(target: Path = PIPELINE_DIR) -> Path:
     """Build the pipeline into ``target`` (unless an identical build is there) and return it."""
     stamp = target / "santong-build.txt"
-    want = _fingerprint()
+    want = fingerprint()
     if stamp.exists() and stamp.read_text().strip() == want:
         return target
     import spacy

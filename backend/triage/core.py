@@ -12,11 +12,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from backend import messages
-from backend.categories import CategoryTable, default_table
+from backend.categories import SCOPES, CategoryTable, default_table
 from backend.triage.entities import PlaceNames, extract
 from backend.triage.place import scope_of, topic_of
 
 FALLBACK = "nlu_fallback"
+# The parse of a message with nothing in it to classify (blank after normalising).
+NOTHING_TO_CLASSIFY: dict[str, Any] = {"intent": {"name": FALLBACK, "confidence": 0.0}}
 
 
 @dataclass
@@ -67,42 +69,23 @@ def triage(
         # 灯, 停车, 吵, 垃圾) and says no place, the place question settles it;
         # otherwise ask for the problem.
         topic = topic_of(text)
-        if topic is not None and scope is None:
-            ranking = parse.get("intent_ranking") or []
-            guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
-            in_group = guess is not None and guess.place_group == topic
-            fallback_guess = guess.code if in_group and guess else table.resolve_place(topic, "home")
-            return TriageResult(
-                kind="request",
-                intent=fallback_guess,
-                category=None,
-                matter=None,
-                tier=None,
-                confidence=confidence,
-                place_scope=None,
-                needs_clarification=True,
-                question=messages.ASK_PLACE_SCOPE,
-                entities=entities,
-            )
-        return TriageResult("other", intent, None, None, None, confidence, scope, True, messages.ASK_DESCRIBE, entities)
+        if topic is None or scope is not None:
+            return _other(intent, confidence, scope, entities, question=messages.ASK_DESCRIBE)
+        ranking = parse.get("intent_ranking") or []
+        guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
+        in_group = guess.code if guess is not None and guess.place_group == topic else None
+        return _ask_place(in_group or table.resolve_place(topic, "home"), confidence, entities)
 
     if category is None:
-        return TriageResult("other", intent, None, None, None, confidence, scope, False, None, entities)
+        return _other(intent, confidence, scope, entities)
 
     code = category.code
-    needs_clarification = False
-    if category.place_group:
-        topic = topic_of(text)
-        if scope is not None and topic == category.place_group:
-            # The message says where: the place decides (taxonomy boundary rule).
-            code = table.resolve_place(category.place_group, scope)
-        elif scope is None and topic == category.place_group:
-            needs_clarification = True
+    if category.place_group and topic_of(text) == category.place_group:
+        if scope is None:
+            return _ask_place(intent, confidence, entities)
+        # The message says where: the place decides (taxonomy boundary rule).
+        code = table.resolve_place(category.place_group, scope)
     resolved = table.categories[code]
-    if needs_clarification:
-        return TriageResult(
-            "request", intent, None, None, None, confidence, None, True, messages.ASK_PLACE_SCOPE, entities
-        )
     return TriageResult(
         kind="request",
         intent=intent,
@@ -117,6 +100,18 @@ def triage(
     )
 
 
+def _ask_place(intent: str, confidence: float, entities: dict[str, Any]) -> TriageResult:
+    """A request whose category waits for the place question's answer."""
+    return TriageResult("request", intent, None, None, None, confidence, None, True, messages.ASK_PLACE_SCOPE, entities)
+
+
+def _other(
+    intent: str, confidence: float, scope: str | None, entities: dict[str, Any], question: str | None = None
+) -> TriageResult:
+    """Not a request (a greeting, a points question, …), or not understood when ``question`` asks for it."""
+    return TriageResult("other", intent, None, None, None, confidence, scope, question is not None, question, entities)
+
+
 def resolve_with_answer(
     intent: str, answer: str, *, table: CategoryTable | None = None
 ) -> tuple[str | None, str | None]:
@@ -126,7 +121,7 @@ def resolve_with_answer(
     """
     table = table or default_table()
     category = table.get(intent)
-    scope = scope_of(answer) or {"home": "home", "estate": "estate", "public": "public"}.get(answer.strip())
+    scope = scope_of(answer) or (answer.strip() if answer.strip() in SCOPES else None)
     if category is None or scope is None:
         return None, scope
     if category.place_group is None:

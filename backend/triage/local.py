@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.triage.core import TriageResult, triage
+from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class LocalNLU:
     def triage(self, text: str) -> TriageResult:
         """The triage of one message."""
         if not classification_text(text):
-            return triage({"intent": {"name": "nlu_fallback", "confidence": 0.0}}, text)
+            return triage(NOTHING_TO_CLASSIFY, text)
         return triage(self.parse(text), text)
 
     def triage_many(self, texts: Iterable[str]) -> Iterator[TriageResult]:

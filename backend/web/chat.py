@@ -99,14 +99,6 @@ def _require_same_origin(x_requested_with: str | None) -> None:
         raise HTTPException(status_code=403, detail=messages.FORBIDDEN)
 
 
-def _sender_locks(request: Request) -> dict[str, asyncio.Lock]:
-    locks: dict[str, asyncio.Lock] | None = getattr(request.app.state, "sender_locks", None)
-    if locks is None:
-        locks = {}
-        request.app.state.sender_locks = locks
-    return locks
-
-
 PAGE_TEXTS = {
     "welcome": messages.WELCOME,
     "empty": messages.EMPTY_MESSAGE,
@@ -149,7 +141,7 @@ async def send_message(
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
 
-    lock = _sender_locks(request).setdefault(sender, asyncio.Lock())
+    lock = request.app.state.sender_locks.setdefault(sender, asyncio.Lock())
     async with lock:
         report = await chat_service.deliver_pending(
             sessions=sessions, sender=sender, forward=request.app.state.rasa.send

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from backend import messages
-from backend.triage.core import TriageResult, triage
+from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
 from bot.rasa_client import RasaUnavailable
 
@@ -50,7 +50,7 @@ async def triage_message(body: TriageRequest, request: Request) -> TriageRespons
     text = classification_text(body.text)
     if not text:
         # Nothing to classify: the same answer the bot gives, not an error.
-        parse: dict[str, Any] = {"intent": {"name": "nlu_fallback", "confidence": 0.0}}
+        parse: dict[str, Any] = NOTHING_TO_CLASSIFY
     else:
         try:
             parse = await request.app.state.rasa.parse(text)

@@ -123,3 +123,17 @@ class Stack:
                 pass
             time.sleep(0.5)
         raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log(name)}")
+
+
+def say(stack: Stack, sender: str, message: str) -> list[dict]:
+    """Send one message through Rasa's REST channel, as a channel would; Rasa's answers."""
+    response = httpx.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def texts(answers: list[dict]) -> str:
+    """The text of all answers, one per line."""
+    return "\n".join(a.get("text", "") for a in answers)

@@ -8,23 +8,11 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.stack import Stack
+from tests.e2e.stack import say, texts
 
 pytestmark = pytest.mark.e2e
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def say(stack: Stack, sender: str, message: str) -> list[dict]:
-    response = httpx.post(
-        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
-    )
-    assert response.status_code == 200
-    return response.json()
-
-
-def texts(answers: list[dict]) -> str:
-    return "\n".join(a.get("text", "") for a in answers)
 
 
 def test_rest_webhook_greets_in_chinese_with_a_button(running):

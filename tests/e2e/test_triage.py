@@ -12,47 +12,35 @@ import httpx
 import pytest
 
 from backend.settings import PROJECT_ROOT
-from tests.e2e.stack import Stack
+from tests.e2e.stack import say, texts
 
 pytestmark = pytest.mark.e2e
 
 
-def say(stack: Stack, sender: str, message: str) -> list[dict]:
-    response = httpx.post(
-        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
-    )
-    assert response.status_code == 200
-    return response.json()
-
-
-def text_of(answers: list[dict]) -> str:
-    return "\n".join(a.get("text", "") for a in answers)
-
-
 def test_a_clear_request_is_explained_with_matter_handler_and_deadline(running):
-    answer = text_of(say(running, f"e2e-{uuid.uuid4().hex}", "3号楼电梯又坏了，把人关里面半天"))
+    answer = texts(say(running, f"e2e-{uuid.uuid4().hex}", "3号楼电梯又坏了，把人关里面半天"))
     assert "大家事" in answer and "电梯" in answer and "物业" in answer and "23:59" in answer
 
 
 def test_a_leak_without_a_place_gets_one_question_and_the_answer_decides(running):
     sender = f"e2e-{uuid.uuid4().hex}"
     answers = say(running, sender, "漏水了，滴滴答答一整天了")
-    assert "是在您家里、楼道小区里，还是外面马路上？" in text_of(answers)
+    assert "是在您家里、楼道小区里，还是外面马路上？" in texts(answers)
     buttons = answers[-1]["buttons"]
     assert [b["title"] for b in buttons] == ["在我家里", "楼道或小区里", "外面马路上"]
-    answer = text_of(say(running, sender, buttons[1]["payload"]))
+    answer = texts(say(running, sender, buttons[1]["payload"]))
     assert "大家事" in answer and "楼道及公共部位" in answer
 
 
 def test_typing_the_place_works_like_the_button(running):
     sender = f"e2e-{uuid.uuid4().hex}"
-    assert "马路上" in text_of(say(running, sender, "漏水了，滴滴答答一整天了"))
-    answer = text_of(say(running, sender, "在外面马路上"))
+    assert "马路上" in texts(say(running, sender, "漏水了，滴滴答答一整天了"))
+    answer = texts(say(running, sender, "在外面马路上"))
     assert "公家事" in answer and "水电气暖" in answer
 
 
 def test_an_emergency_gets_the_numbers_first(running):
-    answer = text_of(say(running, f"e2e-{uuid.uuid4().hex}", "着火了！！楼道里全是烟，快来人啊"))
+    answer = texts(say(running, f"e2e-{uuid.uuid4().hex}", "着火了！！楼道里全是烟，快来人啊"))
     assert "119" in answer and "110" in answer and "120" in answer
 
 
@@ -74,7 +62,7 @@ LONG_COMPLAINT = "望江路上的井盖没了好几天了，晚上路过的人�
 )
 def test_bad_input_gets_a_sensible_chinese_answer(running, text):
     answers = say(running, f"e2e-{uuid.uuid4().hex}", text or " ")
-    assert answers and any("\u4e00" <= ch <= "\u9fff" for ch in text_of(answers))
+    assert answers and any("\u4e00" <= ch <= "\u9fff" for ch in texts(answers))
 
 
 def test_triage_api_through_the_running_rasa(running):
@@ -118,14 +106,14 @@ def test_command_line_triage_keeps_order_and_reports_bad_lines(running):
 def test_a_ticket_is_filed_through_the_rest_channel_and_read_back(running):
     sender = f"e2e-{uuid.uuid4().hex}"
     offer = say(running, sender, "望江路上的井盖被人偷了，晚上太危险了")
-    assert "公家事" in text_of(offer)
+    assert "公家事" in texts(offer)
     assert [b["title"] for b in offer[-1]["buttons"]] == ["登记工单", "不用了"]
-    filed = text_of(say(running, sender, offer[-1]["buttons"][0]["payload"]))
+    filed = texts(say(running, sender, offer[-1]["buttons"][0]["payload"]))
     number = re.search(r"GZ\d{8}-\d{4}", filed).group(0)
     assert "已登记" in filed and "办结时限" in filed
-    listing = text_of(say(running, sender, "我的工单"))
+    listing = texts(say(running, sender, "我的工单"))
     assert number in listing
-    detail = text_of(say(running, sender, f"查询 {number}"))
+    detail = texts(say(running, sender, f"查询 {number}"))
     assert "已派单" in detail and "张伟" in detail
-    stranger = text_of(say(running, f"e2e-{uuid.uuid4().hex}", f"查询 {number}"))
+    stranger = texts(say(running, f"e2e-{uuid.uuid4().hex}", f"查询 {number}"))
     assert "没有找到" in stranger and "张伟" not in stranger
