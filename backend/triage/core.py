@@ -23,7 +23,11 @@ NOTHING_TO_CLASSIFY: dict[str, Any] = {"intent": {"name": FALLBACK, "confidence"
 
 @dataclass
 class TriageResult:
-    """What the assistant understood of one message."""
+    """What the assistant understood of one message; also the schema of ``POST /api/triage``.
+
+    ``category``, ``matter`` and ``tier`` are null when ``kind`` is ``other``
+    or while the place question is open (``needs_clarification``).
+    """
 
     kind: str
     intent: str

@@ -29,23 +29,8 @@ class TriageRequest(BaseModel):
     text: str
 
 
-class TriageResponse(BaseModel):
-    """The triage of one message (``category`` and ``matter`` are null when ``kind`` is ``other``)."""
-
-    kind: str
-    intent: str
-    category: str | None
-    matter: str | None
-    tier: str | None
-    confidence: float
-    place_scope: str | None
-    needs_clarification: bool
-    question: str | None
-    entities: dict[str, Any]
-
-
-@router.post("/api/triage", response_model=TriageResponse, tags=["triage"])
-async def triage_message(body: TriageRequest, request: Request) -> TriageResponse:
+@router.post("/api/triage", response_model=TriageResult, tags=["triage"])
+async def triage_message(body: TriageRequest, request: Request) -> TriageResult:
     """Classify one resident message into the three-matter split."""
     text = classification_text(body.text)
     if not text:
@@ -57,5 +42,5 @@ async def triage_message(body: TriageRequest, request: Request) -> TriageRespons
         except RasaUnavailable as exc:
             logger.warning("triage: %s", exc)
             raise HTTPException(status_code=503, detail=messages.TRIAGE_UNAVAILABLE) from None
-    result: TriageResult = triage(parse, body.text)
-    return TriageResponse(**result.as_dict())
+    # TriageResult (a dataclass) is the response schema too: the API cannot drift from the bot.
+    return triage(parse, body.text)
