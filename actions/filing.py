@@ -1,100 +1,112 @@
-"""File the ticket the resident agreed to: number, who handles it, by when.
+"""File the ticket the report form collected, or follow the open one it found; answer yes / no to an offer.
 
-After the triage explains a public or shared matter, the assistant offers to
-file it; on "yes" this action routes the place through the registry, looks
-for an open ticket of the same category at the same building or road in the
-last 7 days (then the resident follows it instead of filing a duplicate),
-and otherwise files a new ticket.
+After the triage explains a matter, the assistant offers to file it
+(public and shared matters) or to connect the resident with help (private
+matters). "登记工单" or a plain "好的" right after that offer starts the
+report form (:mod:`actions.report_form`); when the form is complete, this
+module files the ticket, attaches the photos and tells the resident the
+number, whose matter it is, who handles it and by when.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy import select
 
+from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
 from actions.runtime import channel_identity, sessions
 from backend.categories import default_table
-from backend.dates import clock, day_with_weekday
+from backend.dates import weekday_and_clock
 from backend.errors import DomainError
-from backend.services.residents import get_or_create_resident
+from backend.models import GridMember, Ticket
+from backend.photos import attach_photos
+from backend.services.residents import get_or_create_resident, remember_phone
 from backend.tickets.lifecycle import STATUS_NAMES
-from backend.tickets.routing import route
-from backend.tickets.service import create_ticket, find_duplicate, follow
+from backend.tickets.service import create_ticket, follow
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
 
 
-def _date(moment: datetime) -> str:
-    return f"{day_with_weekday(moment)}{clock(moment)}"
-
-
-class ActionFileTicket(Action):
-    """File (or follow) the ticket for the request settled in the slots."""
+class ActionSubmitReport(Action):
+    """The form is complete: file the ticket (or follow the duplicate the resident chose)."""
 
     def name(self) -> str:
         """The action's name in the domain."""
-        return "action_file_ticket"
+        return "action_submit_report"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """File the ticket and tell the resident its number, handler and deadline."""
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """File, attach photos, and tell the number, the matter, the handler and the deadline."""
         table = default_table()
-        code = tracker.get_slot("category")
-        text = str(tracker.get_slot("request_text") or "")
-        done = [SlotSet("offer_pending", False)]
-        if not code or table.get(code) is None or not text:
-            dispatcher.utter_message(response="utter_place_without_request")
-            return done
-        category = table.categories[code]
+        code = str(tracker.get_slot("category") or "")
+        description = str(tracker.get_slot("report_description") or "")
+        category = table.get(code)
+        if category is None or not description:
+            dispatcher.utter_message(response="utter_report_what")
+            return finished_events()
+        place = str(tracker.get_slot("report_place") or "")
+        phone = tracker.get_slot("report_phone")
+        photos = [str(p) for p in tracker.get_slot("report_photos") or []]
         channel, sender = channel_identity(tracker.sender_id)
         now = datetime.now(timezone.utc)
-        entities = extract(text)
         try:
             with sessions().begin() as session:
                 resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
-                where = route(
-                    session=session, place_text=text, entities=entities, fallback_community_id=resident.community_id
-                )
-                existing = find_duplicate(session=session, category=code, where=where, now=now)
-                if existing is not None and existing.resident_id != resident.id:
-                    follow(session=session, ticket=existing, resident=resident, now=now)
-                    dispatcher.utter_message(
-                        response="utter_ticket_duplicate",
-                        number=existing.number,
-                        status=STATUS_NAMES[existing.status],
-                        deadline=_date(existing.deadline),
-                    )
-                    return done
+                duplicate_of = tracker.get_slot("report_duplicate_of")
+                if tracker.get_slot("report_duplicate") == "follow" and duplicate_of:
+                    existing = session.scalars(select(Ticket).filter_by(number=str(duplicate_of))).first()
+                    if existing is not None:
+                        follow(session=session, ticket=existing, resident=resident, now=now)
+                        attach_photos(session=session, ticket=existing, resident=resident, tokens=photos)
+                        dispatcher.utter_message(
+                            response="utter_ticket_followed",
+                            number=existing.number,
+                            status=STATUS_NAMES[existing.status],
+                            deadline=weekday_and_clock(existing.deadline),
+                        )
+                        return [*finished_events(), SlotSet("last_ticket", existing.number)]
                 ticket = create_ticket(
                     session=session,
                     resident=resident,
                     category=code,
-                    description=text,
-                    place_text=text,
-                    entities=entities,
+                    description=description,
+                    place_text=place,
+                    entities=extract(place),
                     now=now,
+                    urgency=str(tracker.get_slot("report_urgency") or "normal"),
+                    phone=None if not phone or phone == NO_PHONE else str(phone),
                 )
+                attached = attach_photos(session=session, ticket=ticket, resident=resident, tokens=photos)
+                if tracker.get_slot(REMEMBER) == "yes" and ticket.contact_phone:
+                    remember_phone(resident=resident, phone=str(ticket.contact_phone), now=now)
+                member = session.get(GridMember, ticket.assignee_id) if ticket.assignee_id else None
                 number, deadline, dispatch = ticket.number, ticket.deadline, bool(ticket.needs_dispatch)
+                member_name = str(member.name) if member is not None else ""
         except DomainError as exc:
             dispatcher.utter_message(text=str(exc))
-            return done
-        dispatcher.utter_message(
-            response="utter_ticket_filed",
-            number=number,
-            matter_name=table.matter_names[category.matter],
-            handler=category.handler,
-            deadline=_date(deadline),
-        )
+            return []
+        follow_up = f"您的网格员是 {member_name}。" if member_name else "社区工作人员会尽快派单。"
+        if category.matter == "private":
+            dispatcher.utter_message(response="utter_private_ticket_filed", number=number, follow_up=follow_up)
+        else:
+            dispatcher.utter_message(
+                response="utter_ticket_filed",
+                number=number,
+                matter_name=table.matter_names[category.matter],
+                handler=category.handler,
+                follow_up=follow_up,
+                deadline=weekday_and_clock(deadline),
+                photos=f"已附照片 {attached} 张。" if attached else "",
+            )
         if dispatch:
             dispatcher.utter_message(response="utter_ticket_needs_dispatch")
-        return [*done, SlotSet("last_ticket", number)]
+        return [*finished_events(), SlotSet("last_ticket", number)]
 
 
 class ActionDeclineTicket(Action):
@@ -104,9 +116,7 @@ class ActionDeclineTicket(Action):
         """The action's name in the domain."""
         return "action_decline_ticket"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Confirm, and say how to correct a misunderstanding."""
         dispatcher.utter_message(response="utter_ticket_declined")
         return [SlotSet("offer_pending", False)]
@@ -131,32 +141,29 @@ def answers_an_offer(tracker: Tracker) -> bool:
 
 
 class ActionHandleAffirm(Action):
-    """Yes (是的 / 好的): files the ticket just offered; otherwise asks what else is needed."""
+    """Yes (是的 / 好的) right after an offer starts the report form; otherwise asks what else is needed."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_handle_affirm"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Delegate to filing when it answers an offer."""
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Start the form when it answers an offer."""
         if answers_an_offer(tracker):
-            return await ActionFileTicket().run(dispatcher, tracker, domain)
+            dispatcher.utter_message(response="utter_report_starting")
+            return [*start_events(tracker), FollowupAction("report_form")]
         dispatcher.utter_message(response="utter_anything_else")
         return []
 
 
 class ActionHandleDeny(Action):
-    """No (不用了 / 不是): declines the ticket just offered; otherwise asks what else is needed."""
+    """No (不用了 / 不是) right after an offer declines it; otherwise asks what else is needed."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_handle_deny"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Delegate to declining when it answers an offer."""
         if answers_an_offer(tracker):
             return await ActionDeclineTicket().run(dispatcher, tracker, domain)

@@ -14,11 +14,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.emergency import add_emergency_place
+from actions.report_form import finished_events
+from actions.runtime import resident_text
 from backend.categories import Category, CategoryTable, default_table
 from backend.dates import day_with_weekday, local
+from backend.private_help import default_help
 from backend.triage.core import resolve_with_answer, triage
 from backend.triage.place import scope_of
 
@@ -38,9 +42,10 @@ def deadline_text(table: CategoryTable, code: str, now: datetime) -> str:
 def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Category) -> None:
     """Tell the resident whose matter it is, why, who handles it and by when.
 
-    Public and shared matters are then offered a ticket; private ones are
-    the household's own (help from volunteers and services comes with the
-    private-matter flow).
+    Public and shared matters are then offered a ticket. A private matter
+    is the household's own, so no ticket is offered; the community's help
+    for it (``config/private_help.yml``) is listed instead, with an offer to
+    connect the resident, which files a private ticket.
     """
     dispatcher.utter_message(
         response="utter_request_understood",
@@ -53,13 +58,15 @@ def explain(dispatcher: CollectingDispatcher, table: CategoryTable, category: Ca
     )
     if category.matter in ("public", "shared"):
         dispatcher.utter_message(response="utter_offer_ticket")
+        return
+    options = default_help().get(category.code, [])
+    dispatcher.utter_message(response="utter_private_help", help="\n".join(o.line() for o in options))
 
 
 def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str | None) -> list[dict[str, Any]]:
     category = table.categories[code]
-    offer = category.matter in ("public", "shared")
     return [
-        SlotSet("offer_pending", offer),
+        SlotSet("offer_pending", True),
         SlotSet("request_intent", intent),
         SlotSet("request_text", text),
         SlotSet("category", category.code),
@@ -67,14 +74,6 @@ def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str
         SlotSet("place_scope", scope),
         SlotSet("awaiting_place", False),
     ]
-
-
-def resident_text(tracker: Tracker) -> str:
-    """What the resident sent, whole: the parse only saw a normalised, possibly cut copy."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and event.get("text"):
-            return str(event["text"])
-    return str((tracker.latest_message or {}).get("text") or "")
 
 
 class ActionTriageRequest(Action):
@@ -88,6 +87,9 @@ class ActionTriageRequest(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Triage the latest message and answer."""
+        completed = add_emergency_place(dispatcher, tracker)
+        if completed is not None:
+            return completed
         table = default_table()
         message = tracker.latest_message or {}
         text = resident_text(tracker)
@@ -126,9 +128,15 @@ class ActionResolvePlace(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Resolve the pending request with the place answer."""
+        completed = add_emergency_place(dispatcher, tracker)
+        if completed is not None:
+            return completed
         table = default_table()
         intent = tracker.get_slot("request_intent")
         if not tracker.get_slot("awaiting_place") or not intent:
+            # No question was asked: "望江新村9号楼单元门坏了" may be a short report.
+            if triage(tracker.latest_message or {}, resident_text(tracker), table=table).category is not None:
+                return await ActionTriageRequest().run(dispatcher, tracker, domain)
             dispatcher.utter_message(response="utter_place_without_request")
             return []
         message = tracker.latest_message or {}
@@ -156,8 +164,25 @@ class ActionCancelRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Clear the request slots and confirm."""
+        """Stop the report form if one is running, clear the request, and confirm.
+
+        Photos already sent stay stored (nothing a resident sent is lost) but
+        are no longer waiting for a ticket.
+        """
         dispatcher.utter_message(response="utter_cancelled")
-        return [
-            SlotSet(slot, None) for slot in ("request_intent", "request_text", "category", "matter", "place_scope")
-        ] + [SlotSet("awaiting_place", False)]
+        stop: list[dict[str, Any]] = []
+        if (tracker.active_loop or {}).get("name"):
+            stop = [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return [*stop, *finished_events()]
+
+
+class ActionCancelReport(ActionCancelRequest):
+    """Cancel said while the report form runs: the same answer, and the form stops.
+
+    A separate action because Rasa's rules require an action that ends a form
+    to end it in every rule it appears in.
+    """
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_cancel_report"

@@ -1,4 +1,4 @@
-"""The action server's connection to the backend: one session factory, created on first use.
+"""The action server's connection to the backend (one session factory, created on first use) and who is talking.
 
 rasa-sdk imports every module of the ``actions`` package at start-up; nothing
 here touches the database until an action runs (no work at import time).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rasa_sdk import Tracker
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
@@ -27,3 +28,11 @@ def channel_identity(sender_id: str) -> tuple[str, str]:
     if not rest:
         return "rest", sender_id
     return channel[:16], rest
+
+
+def resident_text(tracker: Tracker) -> str:
+    """What the resident sent, whole: the parse only saw a normalised, possibly cut copy."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("text"):
+            return str(event["text"])
+    return str((tracker.latest_message or {}).get("text") or "")

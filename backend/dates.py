@@ -32,3 +32,8 @@ def day_with_weekday(moment: datetime) -> str:
 def clock(moment: datetime) -> str:
     """The time of day, like 08:05."""
     return f"{local(moment):%H:%M}"
+
+
+def weekday_and_clock(moment: datetime) -> str:
+    """Day, weekday and time, like 11月24日（周二）23:59: how deadlines are promised."""
+    return f"{day_with_weekday(moment)}{clock(moment)}"

@@ -57,6 +57,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Rasa's tracker store (SQLAlchemy URL; postgresql://user:pass@host:5432/db in production)",
     ),
     Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
+    Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),
     Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
@@ -85,6 +86,7 @@ class Settings:
     web_port: int
     tracker_store_url: str
     model_dir: Path
+    upload_dir: Path
     telegram_bot_token: str
     log_level: str
 
@@ -191,6 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         web_port=_port(env, "WEB_PORT"),
         tracker_store_url=_sqlite_under_root(_value(env, "TRACKER_STORE_URL")),
         model_dir=_under_root(_value(env, "MODEL_DIR")),
+        upload_dir=_under_root(_value(env, "UPLOAD_DIR")),
         telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),
         log_level=_value(env, "LOG_LEVEL").upper(),
     )

@@ -1,4 +1,9 @@
-"""Shared fixtures: a fresh, migrated SQLite database per test.
+"""Shared fixtures: a fresh, migrated database per test.
+
+SQLite in the test's temporary folder by default. With
+``TEST_DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db`` every test gets
+that PostgreSQL database emptied (its ``public`` schema dropped and made
+again) instead, so the same backend and action tests run on both.
 
 The schema comes from the Alembic migrations (not ``create_all``), so every
 test also checks that the migrations build the model the code expects.
@@ -6,12 +11,14 @@ test also checks that the migrations build the model the code expects.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,9 +33,25 @@ def migrate(database_url: str) -> None:
     command.upgrade(config, "head")
 
 
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def empty_postgres(url: str) -> None:
+    """Drop everything in the test database's public schema."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture()
 def database_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
+    if TEST_DATABASE_URL:
+        empty_postgres(TEST_DATABASE_URL)
+        url = TEST_DATABASE_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
     migrate(url)
     return url
 
@@ -53,5 +76,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "SECRET_KEY": "test-secret-key",
             "RASA_TOKEN": "test-rasa-token",
             "MODEL_DIR": str(tmp_path / "models"),
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
         }
     )

@@ -6,6 +6,7 @@ One module per concept; importing this package registers every table on
 
 from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
+from backend.models.photos import Photo
 from backend.models.points import CatalogueItem, PointsRule
 from backend.models.registry import (
     Building,
@@ -31,6 +32,7 @@ __all__ = [
     "Estate",
     "Grid",
     "GridMember",
+    "Photo",
     "Place",
     "PointsRule",
     "Resident",

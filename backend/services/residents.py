@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,19 @@ def get_or_create_resident(*, session: Session, channel: str, sender_id: str) ->
         session.add(resident)
         session.flush()
     return resident
+
+
+def remember_phone(*, resident: Resident, phone: str, now: datetime) -> None:
+    """Keep the resident's phone for next time: only when they said yes, and the consent time is recorded."""
+    resident.phone = phone
+    resident.consent_at = now
+
+
+def forget_phone(*, resident: Resident) -> bool:
+    """Delete the kept phone (the resident withdrew consent); whether there was one."""
+    had = resident.phone is not None
+    resident.phone = None
+    return had
 
 
 def _new_code(session: Session) -> str:

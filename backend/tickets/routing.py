@@ -25,6 +25,7 @@ class Route:
     """Where a ticket goes."""
 
     community: Community | None
+    estate: Estate | None
     grid: Grid | None
     building: Building | None
     place: Place | None
@@ -80,8 +81,49 @@ def route(
         community = session.scalars(select(Community).order_by(Community.id)).first()
     member = grid.members[0] if grid is not None and grid.members else None
     return Route(
-        community=community, grid=grid, building=building, place=place, member=member, resolved=grid is not None
+        community=community,
+        estate=estate,
+        grid=grid,
+        building=building,
+        place=place,
+        member=member,
+        resolved=grid is not None,
     )
+
+
+def describe(where: Route) -> str:
+    """The resolved place as a resident reads it: 枫林苑 3号楼（枫林社区第一网格）."""
+    parts = []
+    if where.estate is not None:
+        parts.append(str(where.estate.name))
+    if where.building is not None:
+        parts.append(f"{where.building.number}号楼")
+    if where.place is not None:
+        parts.append(str(where.place.name))
+    if where.grid is not None:
+        return f"{' '.join(parts)}（{where.grid.name}）"
+    return " ".join(parts)
+
+
+def suggest_places(*, session: Session, text: str, limit: int = 3) -> list[str]:
+    """Registry names that look most like what the resident wrote, for "您是说……吗".
+
+    Every estate, road and public place name and alias is compared with the
+    text; the official names of the closest few come back. When nothing is
+    close at all, the estates (the commonest answer) are offered instead.
+    """
+    rows: list[Estate | Place] = [*session.scalars(select(Estate)), *session.scalars(select(Place))]
+    scored: dict[str, float] = {}
+    for row in rows:
+        for name in _names(row):
+            ratio = difflib.SequenceMatcher(None, name, text).ratio()
+            if any(ch in text for ch in name):
+                ratio += 0.1 * sum(ch in text for ch in name) / len(name)
+            scored[str(row.name)] = max(scored.get(str(row.name), 0.0), ratio)
+    ranked = [name for name, score in sorted(scored.items(), key=lambda kv: -kv[1]) if score >= 0.25]
+    if not ranked:
+        ranked = [str(e.name) for e in session.scalars(select(Estate).order_by(Estate.id))]
+    return ranked[:limit]
 
 
 def department_for(*, session: Session, category: str) -> Department | None:

@@ -98,6 +98,39 @@ def create_ticket(
     return ticket
 
 
+def add_place(
+    *, session: Session, ticket: Ticket, resident: Resident, place_text: str, entities: dict[str, Any], now: datetime
+) -> bool:
+    """The resident tells the place after filing (an emergency filed before asking): route the ticket again.
+
+    Only a ticket still waiting for dispatch is re-routed; either way the
+    place is recorded on the timeline. Returns whether it is now routed.
+    """
+    _event(ticket, at=now, actor=f"resident:{resident.code}", kind="place_added", note=f"补充地点：{place_text[:200]}")
+    if not ticket.needs_dispatch:
+        session.flush()
+        return True
+    where = route(
+        session=session, place_text=place_text, entities=entities, fallback_community_id=resident.community_id
+    )
+    if not where.resolved:
+        session.flush()
+        return False
+    ticket.place_text = f"{ticket.place_text or ''} / {place_text}"[:500]
+    ticket.community_id = where.community.id if where.community else ticket.community_id
+    ticket.grid_id = where.grid.id if where.grid else None
+    ticket.building_id = where.building.id if where.building else None
+    ticket.place_id = where.place.id if where.place else None
+    ticket.needs_dispatch = 0
+    ticket.updated_at = now
+    if where.member is not None and ticket.status == "submitted":
+        ticket.assignee_id = where.member.id
+        _event(ticket, at=now, actor="system", kind="assigned", to="assigned", note=f"派给网格员 {where.member.name}")
+        ticket.status = "assigned"
+    session.flush()
+    return True
+
+
 def transition(
     *, session: Session, ticket: Ticket, to: str, actor: str, now: datetime, note: str | None = None
 ) -> None:

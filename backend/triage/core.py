@@ -8,12 +8,13 @@ latest message, so the API, the command line and the conversation agree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from backend import messages
 from backend.categories import SCOPES, CategoryTable, default_table
-from backend.triage.entities import PlaceNames, extract
+from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
 from backend.triage.place import scope_of, topic_of
 
 FALLBACK = "nlu_fallback"
@@ -62,6 +63,8 @@ def triage(
         names: registry place names (the project's when omitted).
     """
     table = table or default_table()
+    names = names or default_place_names()
+    parse = _problem_told_with_its_place(parse, text, table, names)
     intent = (parse.get("intent") or {}).get("name") or FALLBACK
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     entities = extract(text, names)
@@ -102,6 +105,41 @@ def triage(
         question=None,
         entities=entities,
     )
+
+
+PLACE_ANSWER = "inform_place"
+# A place answer with at least this many characters besides the place, and a
+# request category at least this likely, is a short report, not an answer.
+RESIDUE_CHARS = 3
+RUNNER_UP_CONFIDENCE = 0.15
+_NOT_CONTENT = re.compile(r"[\s\d０-９,，.。!！?？、~～:：;；()（）号楼栋幢单元室层座]")
+
+
+def place_residue(text: str, names: PlaceNames) -> str:
+    """What a message says besides the registry names and building / unit / room numbers in it."""
+    for name in sorted([*names.estates, *names.roads, *names.places], key=len, reverse=True):
+        text = text.replace(name, "")
+    text = BUILDING.sub("", UNIT.sub("", text))
+    return _NOT_CONTENT.sub("", text)
+
+
+def _problem_told_with_its_place(
+    parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames
+) -> dict[str, Any]:
+    """A place answer that also tells a problem (望江新村9号楼单元门坏了) is a report.
+
+    Short reports that name a registry place look like answers to "问题在哪儿";
+    when the message says more than the place and a request category is a
+    close runner-up, the parse is read as that category.
+    """
+    if (parse.get("intent") or {}).get("name") != PLACE_ANSWER or len(place_residue(text, names)) < RESIDUE_CHARS:
+        return parse
+    for entry in parse.get("intent_ranking") or []:
+        if table.get(str(entry.get("name"))) is not None:
+            if float(entry.get("confidence") or 0.0) >= RUNNER_UP_CONFIDENCE:
+                return {**parse, "intent": {"name": entry["name"], "confidence": entry["confidence"]}}
+            break
+    return parse
 
 
 def _ask_place(intent: str, confidence: float, entities: dict[str, Any]) -> TriageResult:

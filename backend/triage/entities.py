@@ -37,6 +37,28 @@ TIME = re.compile(
 )
 
 
+_SPOKEN_DIGITS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_SPOKEN_RUN = re.compile(r"[零〇一幺二两三四五六七八九]{7,}")
+
+
+def mobile_number(text: str) -> str | None:
+    """The mainland mobile number in a phone answer, as 11 digits, or None.
+
+    Accepts what residents type: spaces and dashes inside the number, a +86
+    or 86 prefix, full-width digits, and numbers written as spoken
+    (一三八…, 幺 for 1). Anything else with digits (10 or 12 digits, a
+    landline, a number starting 12) is not a mobile number.
+    """
+    spoken = _SPOKEN_RUN.sub(lambda m: m.group(0).translate(_SPOKEN_DIGITS), text)
+    compact = re.sub(r"[\s\-－—()（）]", "", spoken.translate(_FULL_WIDTH_DIGITS))
+    compact = re.sub(r"^\+?86(?=1\d{10}(?!\d))", "", compact)
+    compact = re.sub(r"(?<!\d)\+?86(?=1[3-9]\d{9}(?!\d))", "", compact)
+    numbers = re.findall(r"\d+", compact)
+    mobiles = [n for n in numbers if re.fullmatch(r"1[3-9]\d{9}", n)]
+    return mobiles[0] if len(mobiles) == 1 else None
+
+
 def to_int(numeral: str) -> int | None:
     """Arabic or Chinese numeral to int (三→3, 十二→12, 一五零二→1502, ３→3)."""
     numeral = numeral.translate(str.maketrans("０１２３４５６７８９", "0123456789")).strip()

@@ -14,13 +14,16 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 
 from backend import messages
 from backend.errors import InvalidInput
+from backend.models.base import utcnow
 from backend.models.chat import PENDING, ChatReply
+from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
+from backend.services.residents import get_or_create_resident
 from backend.web.identity import ensure_visitor, rasa_sender, visitor_id
 
 logger = logging.getLogger(__name__)
@@ -133,11 +136,63 @@ async def send_message(
     """
     _require_same_origin(x_requested_with)
     visitor = ensure_visitor(request, response)
-    sender = rasa_sender(visitor)
+    return await _store_and_deliver(request, rasa_sender(visitor), body.text, after)
+
+
+@router.post("/api/chat/photos", response_model=ChatUpdate, tags=["chat"])
+async def send_photo(
+    request: Request,
+    response: Response,
+    after: int = 0,
+    x_requested_with: str | None = Header(default=None),
+) -> ChatUpdate:
+    """A photo from the visitor (the image bytes as the request body).
+
+    The image is checked and stored first; the conversation then receives
+    only its token, as the visitor, so the photo joins the report in
+    progress or the visitor's latest open ticket.
+    """
+    _require_same_origin(x_requested_with)
+    visitor = ensure_visitor(request, response)
+    data = await request.body()
+    try:
+        with request.app.state.sessions.begin() as session:
+            resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
+            photo = save_photo(
+                session=session,
+                resident=resident,
+                data=data,
+                upload_dir=request.app.state.settings.upload_dir,
+                now=utcnow(),
+            )
+            token = str(photo.token)
+    except InvalidInput as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return await _store_and_deliver(request, rasa_sender(visitor), photo_message(token), after)
+
+
+@router.get("/api/photos/{token}", tags=["chat"], response_class=FileResponse)
+def get_photo(token: str, request: Request) -> FileResponse:
+    """One of the visitor's own photos; anyone else's is "not found", like a missing one."""
+    visitor = visitor_id(request)
+    if visitor is None:
+        raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
+    with request.app.state.sessions() as session:
+        resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
+        photo = photo_of(session=session, resident=resident, token=token)
+        if photo is None:
+            raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
+        path = request.app.state.settings.upload_dir / str(photo.path)
+        content_type = str(photo.content_type)
+    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+async def _store_and_deliver(request: Request, sender: str, text: str, after: int) -> ChatUpdate:
+    """Keep the message first (nothing is lost), then forward this sender's pending messages in order."""
     sessions = request.app.state.sessions
     try:
         with sessions.begin() as session:
-            chat_service.record_message(session=session, sender=sender, text=body.text)
+            chat_service.record_message(session=session, sender=sender, text=text)
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
 
@@ -171,7 +226,7 @@ def history(request: Request) -> ChatHistory:
     with request.app.state.sessions() as session:
         rows = chat_service.recent_history(session=session, sender=sender)
         items = [
-            HistoryItem(text=m.text, pending=m.status == PENDING, replies=[_reply(r) for r in replies])
+            HistoryItem(text=shown_text(m.text), pending=m.status == PENDING, replies=[_reply(r) for r in replies])
             for m, replies in rows
         ]
     pending = sum(1 for i in items if i.pending)

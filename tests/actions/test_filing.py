@@ -1,37 +1,13 @@
-import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from actions.filing import ActionDeclineTicket, ActionFileTicket
+from actions.filing import ActionDeclineTicket, ActionSubmitReport
 from actions.ticket_status import ActionTicketStatus
-from backend.services.registry import import_registry
-from backend.settings import PROJECT_ROOT
-
-
-@pytest.fixture()
-def backend(database_url, sessions, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    runtime.sessions.cache_clear()
-    data = yaml.safe_load((PROJECT_ROOT / "config" / "registry.demo.yml").read_text(encoding="utf-8"))
-    with sessions.begin() as s:
-        import_registry(session=s, data=data)
-    yield sessions
-    runtime.sessions.cache_clear()
+from tests.actions.conftest import make_tracker
 
 
 def tracker(sender, text="好的", intent="affirm", slots=None):
-    return Tracker(
-        sender_id=sender,
-        slots=slots or {},
-        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    return make_tracker(sender, text, intent, slots=slots)
 
 
 def settled(text, category):
@@ -39,8 +15,16 @@ def settled(text, category):
 
 
 async def file(sender, text, category):
+    """File through the form's submit action, the place being the whole first message."""
+    slots = {
+        "category": category,
+        "report_description": text,
+        "report_place": text,
+        "report_urgency": "normal",
+        "report_phone": "none",
+    }
     dispatcher = CollectingDispatcher()
-    events = await ActionFileTicket().run(dispatcher, tracker(sender, slots=settled(text, category)), {})
+    events = await ActionSubmitReport().run(dispatcher, tracker(sender, "确认", slots=slots), {})
     return dispatcher.messages, events
 
 
@@ -51,15 +35,6 @@ async def test_filing_gives_number_matter_handler_and_deadline(backend):
     assert message["number"].startswith("GZ") and message["matter_name"] == "大家事"
     assert "月" in message["deadline"] and "物业" in message["handler"]
     assert {"event": "slot", "name": "last_ticket", "value": message["number"], "timestamp": None} in events
-
-
-async def test_the_same_problem_from_a_neighbour_follows_the_first_ticket(backend):
-    first, _ = await file("web:a", "枫林苑3号楼电梯又坏了", "elevator")
-    second, _ = await file("web:b", "三号楼 枫林园 的电梯停了", "elevator")
-    assert second[0]["response"] == "utter_ticket_duplicate" and second[0]["number"] == first[0]["number"]
-    dispatcher = CollectingDispatcher()
-    await ActionTicketStatus().run(dispatcher, tracker("web:b", "我的工单", "ticket_status"), {})
-    assert first[0]["number"] in dispatcher.messages[0]["tickets"]
 
 
 async def test_an_unknown_place_is_filed_for_dispatch(backend):
@@ -116,12 +91,15 @@ def answering(sender, text, intent, last_action):
     )
 
 
-async def test_yes_right_after_the_offer_files_the_ticket(backend):
+async def test_yes_right_after_the_offer_starts_the_report(backend):
     from actions.filing import ActionHandleAffirm
 
     dispatcher = CollectingDispatcher()
-    await ActionHandleAffirm().run(dispatcher, answering("web:y", "好的", "affirm", "action_triage_request"), {})
-    assert dispatcher.messages[0]["response"] == "utter_ticket_filed"
+    events = await ActionHandleAffirm().run(
+        dispatcher, answering("web:y", "好的", "affirm", "action_triage_request"), {}
+    )
+    assert dispatcher.messages[0]["response"] == "utter_report_starting"
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "report_form"
 
 
 async def test_yes_after_something_else_files_nothing(backend):

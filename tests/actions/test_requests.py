@@ -37,11 +37,14 @@ async def test_clear_request_is_explained_from_the_category_table():
     assert slots_of(events)["offer_pending"] is True
 
 
-async def test_a_private_matter_is_explained_without_a_ticket_offer():
+async def test_a_private_matter_gets_the_communitys_help_instead_of_a_ticket_offer():
     dispatcher = CollectingDispatcher()
     events = await ActionTriageRequest().run(dispatcher, tracker("我家厨房水管漏了", "home_repair"), {})
-    assert [m["response"] for m in dispatcher.messages] == ["utter_request_understood"]
-    assert slots_of(events)["offer_pending"] is False
+    understood, help_offer = dispatcher.messages
+    assert understood["response"] == "utter_request_understood" and understood["matter_name"] == "自家事"
+    assert help_offer["response"] == "utter_private_help"
+    assert "便民维修" in help_offer["help"] and "0571-8765 4321" in help_offer["help"]
+    assert slots_of(events)["offer_pending"] is True
 
 
 async def test_place_question_then_button_answer():

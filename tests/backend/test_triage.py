@@ -91,3 +91,17 @@ def test_the_answer_to_the_place_question_decides():
 def test_long_and_dirty_text_is_cut_for_classification_only():
     text = "井盖\x00没了" + "很危险" * 2000
     assert len(classification_text(text)) == 500 and "\x00" not in classification_text(text)
+
+
+def test_a_short_report_read_as_a_place_answer_takes_the_runner_up_category():
+    parse = {
+        "intent": {"name": "inform_place", "confidence": 0.66},
+        "intent_ranking": [
+            {"name": "inform_place", "confidence": 0.66},
+            {"name": "building_common", "confidence": 0.29},
+        ],
+    }
+    assert triage(parse, "望江新村9号楼单元门坏了").category == "building_common"
+    assert triage({**parse, "intent_ranking": parse["intent_ranking"][:1]}, "望江新村9号楼单元门坏了").category is None
+    only_place = {"intent": {"name": "inform_place", "confidence": 0.66}, "intent_ranking": parse["intent_ranking"]}
+    assert triage(only_place, "碧湖丽苑5幢").kind == "other"

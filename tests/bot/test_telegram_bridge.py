@@ -1,10 +1,14 @@
 import json
 
 import httpx
+import pytest
 from telegram import InlineKeyboardMarkup
 
+from backend.errors import InvalidInput
+from backend.models import Photo, Resident
+from backend.photos import photo_message
 from bot.rasa_client import RasaClient
-from bot.telegram_bridge import relay, render
+from bot.telegram_bridge import COMMANDS, relay, render, store_photo
 
 
 def test_buttons_become_an_inline_keyboard_with_payloads():
@@ -42,3 +46,16 @@ async def test_relay_sends_as_the_telegram_user_and_says_busy_when_rasa_is_silen
     [(text, _)] = await relay(rasa, "telegram:42", "你好")
     assert "系统繁忙" in text
     await rasa.aclose()
+
+
+def test_a_telegram_photo_is_stored_as_the_senders_and_only_its_token_goes_on(settings, sessions):
+    token = store_photo(sessions, settings, 4242, b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    with sessions() as s:
+        photo = s.query(Photo).filter_by(token=token).one()
+        owner = s.get(Resident, photo.resident_id)
+        assert (owner.channel, owner.sender_id) == ("telegram", "4242")
+    assert (settings.upload_dir / photo.path).exists()
+    assert photo_message(token) == f'/share_photo{{"photo": "{token}"}}'
+    with pytest.raises(InvalidInput):
+        store_photo(sessions, settings, 4242, b"%PDF-1.7")
+    assert COMMANDS["/mytickets"] == "/ticket_status"

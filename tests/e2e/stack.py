@@ -55,6 +55,7 @@ class Stack:
                 "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
                 "WEB_PORT": str(web),
                 "MODEL_DIR": str(model_dir),
+                "UPLOAD_DIR": str(workdir / "uploads"),
                 "PYTHONWARNINGS": "ignore",
             }
         )

@@ -106,6 +106,31 @@
     });
   }
 
+  // A photo goes up as the request body; the backend checks it is an image and tells the conversation.
+  var photoInput = document.getElementById("photo");
+  photoInput.addEventListener("change", function () {
+    var file = photoInput.files && photoInput.files[0];
+    photoInput.value = "";
+    if (!file) { return; }
+    addBubble("user", "📷 照片");
+    sendButton.disabled = true;
+    fetch("/api/chat/photos?after=" + lastReplyId, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": file.type || "application/octet-stream", "X-Requested-With": csrf },
+      body: file
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (response.ok) { apply(body); return; }
+        showNotice(typeof body.detail === "string" ? body.detail : texts.refused);
+      });
+    }).catch(function () {
+      showNotice(texts.offline);
+    }).finally(function () {
+      sendButton.disabled = false;
+    });
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();

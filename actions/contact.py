@@ -1,0 +1,34 @@
+"""The resident's kept contact details: deleted whenever they ask ("删除我的电话").
+
+A phone is kept on the resident only after an explicit yes in the report
+form (:mod:`actions.report_form`); withdrawing that consent deletes it at
+once. Numbers left on tickets already filed stay on those tickets, for the
+people handling them, and the answer says so.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.runtime import channel_identity, sessions
+from backend.services.residents import forget_phone, get_or_create_resident
+
+
+class ActionForgetPhone(Action):
+    """Delete the phone the resident let the assistant keep."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_forget_phone"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Delete it and say what that does and does not change."""
+        channel, sender = channel_identity(tracker.sender_id)
+        with sessions().begin() as session:
+            resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+            had = forget_phone(resident=resident)
+        dispatcher.utter_message(response="utter_phone_forgotten" if had else "utter_no_phone_kept")
+        return []
