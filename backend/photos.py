@@ -107,5 +107,5 @@ def photo_message(token: str) -> str:
 
 
 def shown_text(text: str) -> str:
-    """A stored chat message as the resident sees it again: a photo message reads 📷 照片."""
-    return "📷 照片" if _PHOTO_MESSAGE.match(text) else text
+    """A stored chat message as the resident sees it again: a photo message reads [照片]."""
+    return "[照片]" if _PHOTO_MESSAGE.match(text) else text

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
+from backend.services.registry import import_registry
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 
@@ -79,3 +81,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "UPLOAD_DIR": str(tmp_path / "uploads"),
         }
     )
+
+
+@pytest.fixture()
+def registry(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The database with the demo street's registry imported."""
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "registry.demo.yml").read_text(encoding="utf-8"))
+    with sessions.begin() as s:
+        import_registry(session=s, data=data)
+    return sessions

@@ -2,14 +2,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from backend.errors import InvalidInput
 from backend.models import Resident, Ticket
-from backend.services.registry import import_registry
 from backend.services.residents import get_or_create_resident
-from backend.settings import PROJECT_ROOT
 from backend.tickets.lifecycle import InvalidTransition
 from backend.tickets.routing import route
 from backend.tickets.service import (
@@ -23,14 +20,6 @@ from backend.tickets.service import (
 from backend.triage.entities import extract
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
-
-
-@pytest.fixture()
-def registry(sessions):
-    data = yaml.safe_load((PROJECT_ROOT / "config" / "registry.demo.yml").read_text(encoding="utf-8"))
-    with sessions.begin() as s:
-        import_registry(session=s, data=data)
-    return sessions
 
 
 def resident(session, sender="web:a"):

@@ -104,7 +104,7 @@ def test_a_photo_is_stored_then_sent_to_the_conversation_as_a_token(client, forw
     assert own.status_code == 200 and own.content == JPEG and own.headers["content-type"] == "image/jpeg"
     assert TestClient(client.app).get(f"/api/photos/{token}").status_code == 404
     history = client.get("/api/chat/history").json()
-    assert history["items"][-1]["text"] == "📷 照片"
+    assert history["items"][-1]["text"] == "[照片]"
 
 
 @pytest.mark.parametrize(

@@ -104,3 +104,35 @@ def test_action_server_down_shows_busy_then_the_answer_arrives(page, running: St
     page.wait_for_selector(".msg.bot .buttons button", timeout=60_000)
     page.wait_for_selector("#notice[hidden]", state="attached", timeout=30_000)
     assert "三事通" in page.locator(".msg.bot .bubble").last.inner_text()
+
+
+# The smallest valid PNG (1×1, transparent).
+ONE_PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def test_report_in_the_browser_with_a_photo_then_confirm(page):
+    send(page, "滨湖路上有个井盖没了，晚上很危险")
+    page.get_by_role("button", name="登记工单").click()
+    page.wait_for_function("document.querySelector('#log').innerText.includes('手机号')")
+    page.set_input_files("#photo", files=[{"name": "manhole.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}])
+    page.wait_for_function("document.querySelector('#log').innerText.includes('收到照片')")
+    assert page.locator(".msg.user .bubble").last.inner_text() == "[照片]"
+    page.locator(".msg.bot .buttons button", has_text="不留电话").last.click()
+    page.wait_for_function("document.querySelector('#log').innerText.includes('照片：1 张')")
+    page.locator(".msg.bot .buttons button", has_text="确认").last.click()
+    page.wait_for_function("document.querySelector('#log').innerText.includes('已附照片 1 张')")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "report-with-photo.png"), full_page=True)
+    assert "GZ" in page.inner_text("#log")
+
+
+def test_a_file_that_is_not_an_image_gets_a_chinese_notice(page):
+    page.wait_for_selector(".msg.bot .bubble")
+    page.set_input_files(
+        "#photo", files=[{"name": "x.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00 not a png"}]
+    )
+    page.wait_for_selector("#notice:not([hidden])")
+    assert "图片" in page.inner_text("#notice")

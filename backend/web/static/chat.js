@@ -85,19 +85,18 @@
     if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
   }
 
-  function send(text, shown) {
-    addBubble("user", shown || text);
+  // Post to the chat API and show the answers, or say why the backend refused (422) or the network failed.
+  function post(url, contentType, body) {
     sendButton.disabled = true;
-    return fetch("/api/chat/messages?after=" + lastReplyId, {
+    return fetch(url + "?after=" + lastReplyId, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-Requested-With": csrf },
-      body: JSON.stringify({ text: text })
+      headers: { "Content-Type": contentType, "X-Requested-With": csrf },
+      body: body
     }).then(function (response) {
-      return response.json().then(function (body) {
-        if (response.ok) { apply(body); return; }
-        // 422: a message the backend refuses (empty, too long): say why.
-        showNotice(typeof body.detail === "string" ? body.detail : texts.refused);
+      return response.json().then(function (answer) {
+        if (response.ok) { apply(answer); return; }
+        showNotice(typeof answer.detail === "string" ? answer.detail : texts.refused);
       });
     }).catch(function () {
       showNotice(texts.offline);
@@ -106,29 +105,19 @@
     });
   }
 
+  function send(text, shown) {
+    addBubble("user", shown || text);
+    return post("/api/chat/messages", "application/json", JSON.stringify({ text: text }));
+  }
+
   // A photo goes up as the request body; the backend checks it is an image and tells the conversation.
   var photoInput = document.getElementById("photo");
   photoInput.addEventListener("change", function () {
     var file = photoInput.files && photoInput.files[0];
     photoInput.value = "";
     if (!file) { return; }
-    addBubble("user", "📷 照片");
-    sendButton.disabled = true;
-    fetch("/api/chat/photos?after=" + lastReplyId, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": file.type || "application/octet-stream", "X-Requested-With": csrf },
-      body: file
-    }).then(function (response) {
-      return response.json().then(function (body) {
-        if (response.ok) { apply(body); return; }
-        showNotice(typeof body.detail === "string" ? body.detail : texts.refused);
-      });
-    }).catch(function () {
-      showNotice(texts.offline);
-    }).finally(function () {
-      sendButton.disabled = false;
-    });
+    addBubble("user", "[照片]");
+    post("/api/chat/photos", file.type || "application/octet-stream", file);
   });
 
   form.addEventListener("submit", function (event) {
