@@ -1,5 +1,8 @@
 """File the ticket the report form collected, or follow the open one it found; answer yes / no to an offer.
 
+The offers a plain yes or no can answer: a ticket (or, for a private
+matter, help) after the explanation, and a redemption at the 爱心超市.
+
 After the triage explains a matter, the assistant offers to file it
 (public and shared matters) or to connect the resident with help (private
 matters). "登记工单" or a plain "好的" right after that offer starts the
@@ -19,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions.points import REDEEM_SLOT, redeem_chosen_item
 from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
 from actions.runtime import channel_identity, sessions
 from backend.categories import default_table
@@ -125,19 +129,27 @@ class ActionDeclineTicket(Action):
 OFFERING_ACTIONS = ("action_triage_request", "action_resolve_place")
 
 
-def answers_an_offer(tracker: Tracker) -> bool:
-    """Whether the latest message answers a ticket offer made by the bot's last action."""
-    if not tracker.get_slot("offer_pending"):
-        return False
+def answered_action(tracker: Tracker) -> str | None:
+    """The bot action the latest message answers: the last one before it, if the resident said nothing in between."""
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
-                return False
+                return None
             seen_user = True
         elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name") in OFFERING_ACTIONS
-    return False
+            return str(event.get("name"))
+    return None
+
+
+def answers_an_offer(tracker: Tracker) -> bool:
+    """Whether the latest message answers a ticket offer made by the bot's last action."""
+    return bool(tracker.get_slot("offer_pending")) and answered_action(tracker) in OFFERING_ACTIONS
+
+
+def answers_a_redemption(tracker: Tracker) -> bool:
+    """Whether the latest message answers "用 60 分兑换大米？"."""
+    return bool(tracker.get_slot(REDEEM_SLOT)) and answered_action(tracker) == "action_points_redeem"
 
 
 class ActionHandleAffirm(Action):
@@ -148,7 +160,9 @@ class ActionHandleAffirm(Action):
         return "action_handle_affirm"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Start the form when it answers an offer."""
+        """Redeem when it answers a redemption question; start the form when it answers a ticket offer."""
+        if answers_a_redemption(tracker):
+            return redeem_chosen_item(dispatcher, tracker)
         if answers_an_offer(tracker):
             dispatcher.utter_message(response="utter_report_starting")
             return [*start_events(tracker), FollowupAction("report_form")]
@@ -164,7 +178,10 @@ class ActionHandleDeny(Action):
         return "action_handle_deny"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Delegate to declining when it answers an offer."""
+        """Decline the redemption or the ticket offer it answers."""
+        if answers_a_redemption(tracker):
+            dispatcher.utter_message(response="utter_points_redeem_declined")
+            return [SlotSet(REDEEM_SLOT, None)]
         if answers_an_offer(tracker):
             return await ActionDeclineTicket().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_anything_else")

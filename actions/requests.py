@@ -18,6 +18,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import add_emergency_place
+from actions.points import REDEEM_SLOT
 from actions.report_form import finished_events
 from actions.runtime import resident_text
 from backend.categories import Category, CategoryTable, default_table
@@ -167,13 +168,14 @@ class ActionCancelRequest(Action):
         """Stop the report form if one is running, clear the request, and confirm.
 
         Photos already sent stay stored (nothing a resident sent is lost) but
-        are no longer waiting for a ticket.
+        are no longer waiting for a ticket; a redemption being confirmed is
+        dropped too.
         """
         dispatcher.utter_message(response="utter_cancelled")
         stop: list[dict[str, Any]] = []
         if (tracker.active_loop or {}).get("name"):
             stop = [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return [*stop, *finished_events()]
+        return [*stop, *finished_events(), SlotSet(REDEEM_SLOT, None)]
 
 
 class ActionCancelReport(ActionCancelRequest):

@@ -28,6 +28,7 @@ import yaml
 
 from backend import messages
 from backend.errors import DomainError
+from backend.points.cli import add_points_commands
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
 
 logger = logging.getLogger(__name__)
@@ -271,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     rasa = sub.add_parser("rasa", help="run the rasa CLI with the project's environment (e.g. rasa shell)")
     rasa.add_argument("rasa_args", nargs=argparse.REMAINDER)
     rasa.set_defaults(func=cmd_rasa)
+
+    add_points_commands(sub)
 
     serve = sub.add_parser("serve", help="start one process of the stack")
     serve.add_argument("name", choices=["rasa", "actions", "web", "worker", "telegram"])

@@ -97,3 +97,25 @@ def test_registry_import_of_a_broken_file_is_a_message(tmp_path):
 @pytest.mark.parametrize("target", ["test", "run"])
 def test_makefile_targets_exist(target):
     assert run(["make", "-n", target]).returncode == 0
+
+
+def test_points_commands_from_volunteer_log_to_the_ranking_csv(tmp_path):
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/points.db")
+    for setup in (["db", "upgrade"], ["demo", "load"]):
+        assert run([PY, "-m", "backend", *setup], env=env).returncode == 0
+
+    def points(*args):
+        return run([PY, "-m", "backend", "points", *args], env=env)
+
+    logged = points("volunteer", "--member", "gm-fl-01", "--resident", "R0002", "--hours", "3", "--log-id", "cli-1")
+    assert logged.returncode == 0 and "+15" in logged.stdout
+    again = points("volunteer", "--member", "gm-fl-01", "--resident", "R0002", "--hours", "3", "--log-id", "cli-1")
+    assert "未重复计分" in again.stdout
+    refused = points("adjust", "--resident", "R0002", "--amount", "-5", "--reason", " ", "--by", "张")
+    assert refused.returncode == 1 and "原因" in refused.stderr
+    out = tmp_path / "ranking.csv"
+    assert points("ranking", "--community", "fl", "--out", str(out)).returncode == 0
+    csv_text = out.read_text(encoding="utf-8-sig")
+    assert "吴**" in csv_text and "吴阿姨" not in csv_text and "本月积分之星" in csv_text
+    balance = points("balance", "R0002")
+    assert "积分 15" in balance.stdout and "志愿服务 3 小时" in balance.stdout

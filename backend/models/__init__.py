@@ -6,6 +6,7 @@ One module per concept; importing this package registers every table on
 
 from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
+from backend.models.ledger import PointsAccount, PointsEntry, Redemption
 from backend.models.photos import Photo
 from backend.models.points import CatalogueItem, PointsRule
 from backend.models.registry import (
@@ -34,7 +35,10 @@ __all__ = [
     "GridMember",
     "Photo",
     "Place",
+    "PointsAccount",
+    "PointsEntry",
     "PointsRule",
+    "Redemption",
     "Resident",
     "Street",
     "Ticket",
