@@ -59,6 +59,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
     Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),
     Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
+    Variable(
+        "TELEGRAM_API_URL",
+        "https://api.telegram.org/bot",
+        "Telegram Bot API base URL (a self-hosted Bot API server, or the tests' fake one)",
+    ),
+    Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
 
@@ -88,6 +94,8 @@ class Settings:
     model_dir: Path
     upload_dir: Path
     telegram_bot_token: str
+    telegram_api_url: str
+    satisfaction_default_days: int
     log_level: str
 
     @property
@@ -140,6 +148,13 @@ def _port(env: Mapping[str, str], name: str) -> int:
     if not 0 < port < 65536:
         raise ConfigError(f"{name}={port} 超出端口范围 / is out of the port range 1-65535")
     return port
+
+
+def _positive(env: Mapping[str, str], name: str) -> int:
+    raw = _value(env, name)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name}={raw!r} 应是正整数 / must be a positive whole number")
+    return int(raw)
 
 
 def _value(env: Mapping[str, str], name: str) -> str:
@@ -195,5 +210,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         model_dir=_under_root(_value(env, "MODEL_DIR")),
         upload_dir=_under_root(_value(env, "UPLOAD_DIR")),
         telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),
+        telegram_api_url=_value(env, "TELEGRAM_API_URL"),
+        satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
     )

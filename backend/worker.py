@@ -1,8 +1,10 @@
 """The backend worker: background work that must not wait for a person.
 
-Now: it retries the web chat messages Rasa did not answer (action server
-down, Rasa restarting), in order per visitor, with back-off. Later features
-add the SLA clock, auto-escalation and the notification outbox here.
+It retries the web chat messages Rasa did not answer (action server down,
+Rasa restarting), in order per visitor, with back-off; and it delivers the
+notification outbox (ticket news) to the web chat and, when a bot token is
+set, to Telegram (:mod:`backend.notifications`). The SLA clock and
+auto-escalation come here with the grid-member feature.
 """
 
 from __future__ import annotations
@@ -10,18 +12,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
 
 from backend.db import make_engine, make_session_factory
+from backend.models.base import utcnow
+from backend.notifications import Send, deliver_due, telegram_sender, web_sender
 from backend.services import chat as chat_service
 from backend.settings import Settings
+from backend.tickets.satisfaction import close_unrated
 from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+CLOCK_EVERY = 30  # the slow clock (default ratings) runs about once a minute
+
+
+def close_round(*, sessions: sessionmaker[Session], days: int, now: datetime | None = None) -> list[str]:
+    """Close resolved tickets nobody rated within ``days`` as 默认满意; their numbers."""
+    with sessions.begin() as session:
+        closed = close_unrated(session=session, now=now or utcnow(), days=days)
+    if closed:
+        logger.info("closed %d unrated ticket(s) as 默认满意", len(closed))
+    return closed
 
 
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
@@ -46,11 +63,21 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    logger.info("worker started")
+    senders: dict[str, Send] = {"web": web_sender(sessions)}
+    bot: Bot | None = None
+    if settings.telegram_bot_token:
+        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url)
+        senders["telegram"] = telegram_sender(bot)
+    logger.info("worker started (notifications to: %s)", ", ".join(sorted(senders)))
+    rounds = 0
     try:
         while not stop.is_set():
             try:
                 await retry_round(sessions=sessions, rasa=rasa)
+                await deliver_due(sessions=sessions, senders=senders)
+                rounds += 1
+                if rounds % CLOCK_EVERY == 1:
+                    close_round(sessions=sessions, days=settings.satisfaction_default_days)
             except OperationalError as exc:
                 # Database locked or unreachable: wait and try again, lose nothing.
                 logger.warning("worker: database unavailable (%s), retrying", type(exc).__name__)
@@ -60,5 +87,7 @@ async def run(settings: Settings) -> None:
                 pass
     finally:
         await rasa.aclose()
+        if bot is not None:
+            await bot.shutdown()
         engine.dispose()
         logger.info("worker stopped")

@@ -7,6 +7,7 @@ One module per concept; importing this package registers every table on
 from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
 from backend.models.ledger import PointsAccount, PointsEntry, Redemption
+from backend.models.notifications import Notification
 from backend.models.photos import Photo
 from backend.models.points import CatalogueItem, PointsRule
 from backend.models.registry import (
@@ -33,6 +34,7 @@ __all__ = [
     "Estate",
     "Grid",
     "GridMember",
+    "Notification",
     "Photo",
     "Place",
     "PointsAccount",

@@ -36,7 +36,8 @@ class ChatReply(Base):
 
     __tablename__ = "chat_replies"
     id = Column(Integer, primary_key=True)
-    message_id = Column(ForeignKey("chat_messages.id"), nullable=False, index=True)
+    # None for a notification (a ticket changed), which answers no message.
+    message_id = Column(ForeignKey("chat_messages.id"), nullable=True, index=True)
     sender = Column(String(128), nullable=False, index=True)
     payload = Column(JSON, nullable=False)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)

@@ -46,6 +46,11 @@ class Ticket(Base):
     contact_phone = Column(String(20), nullable=True)
     photos = Column(JSON, nullable=False, default=list)
     deadline = Column(UTCDateTime(), nullable=False)
+    # 评单: satisfied 满意 / basically 基本满意 / unsatisfied 不满意 / default 默认满意 (no answer in time).
+    satisfaction = Column(String(16), nullable=True, index=True)
+    satisfaction_comment = Column(Text, nullable=True)
+    rated_at = Column(UTCDateTime(), nullable=True)
+    resolved_at = Column(UTCDateTime(), nullable=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 

@@ -180,8 +180,14 @@ async def deliver_pending(*, sessions: sessionmaker[Session], sender: str, forwa
         answered += 1
 
 
-def recent_history(*, session: Session, sender: str, limit: int = 30) -> list[tuple[ChatMessage, list[ChatReply]]]:
-    """The sender's last ``limit`` messages, oldest first, each with its replies."""
+def recent_history(
+    *, session: Session, sender: str, limit: int = 30
+) -> list[tuple[ChatMessage | None, list[ChatReply]]]:
+    """The sender's last ``limit`` messages, oldest first, each with its replies.
+
+    Notifications (replies to no message: a ticket changed) come in their
+    place in time, as ``(None, [reply])``.
+    """
     newest = list(
         session.scalars(
             select(ChatMessage).where(ChatMessage.sender == sender).order_by(ChatMessage.id.desc()).limit(limit)
@@ -196,4 +202,11 @@ def recent_history(*, session: Session, sender: str, limit: int = 30) -> list[tu
     by_message: dict[int, list[ChatReply]] = {m.id: [] for m in newest}
     for reply in replies:
         by_message[reply.message_id].append(reply)
-    return [(m, by_message[m.id]) for m in newest]
+    notices = session.scalars(
+        select(ChatReply)
+        .where(ChatReply.sender == sender, ChatReply.message_id.is_(None), ChatReply.created_at >= newest[0].created_at)
+        .order_by(ChatReply.id)
+    ).all()
+    items: list[tuple[ChatMessage | None, list[ChatReply]]] = [(m, by_message[m.id]) for m in newest]
+    items += [(None, [notice]) for notice in notices]
+    return sorted(items, key=lambda item: item[0].created_at if item[0] is not None else item[1][0].created_at)

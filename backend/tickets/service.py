@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.categories import CategoryTable, default_table
 from backend.errors import InvalidInput
 from backend.models import Resident, Ticket, TicketEvent, TicketFollower
+from backend.notifications import queue_ticket_event
 from backend.tickets.lifecycle import OPEN_STATUSES, check_transition
 from backend.tickets.numbering import NUMBER, next_number
 from backend.tickets.routing import Route, department_for, route
@@ -134,7 +135,10 @@ def add_place(
 def transition(
     *, session: Session, ticket: Ticket, to: str, actor: str, now: datetime, note: str | None = None
 ) -> None:
-    """Move a ticket to ``to``, recording who did it and why.
+    """Move a ticket to ``to``, recording who did it and why, and queue the news for everyone concerned.
+
+    The resident and the followers are told through the outbox
+    (:mod:`backend.notifications`), written in this same transaction.
 
     Raises:
         InvalidTransition: the lifecycle does not allow it.
@@ -146,7 +150,13 @@ def transition(
     _event(ticket, at=now, actor=actor, kind="status", to=to, note=note)
     ticket.status = to
     ticket.updated_at = now
-    session.flush()
+    if to == "resolved":
+        # A new result waits for a new rating; an earlier 不满意 stays on the timeline.
+        ticket.resolved_at = now
+        ticket.satisfaction = None
+        ticket.satisfaction_comment = None
+        ticket.rated_at = None
+    queue_ticket_event(session=session, ticket=ticket, event=ticket.events[-1], now=now)
 
 
 def find_duplicate(*, session: Session, category: str, where: Route, now: datetime) -> Ticket | None:

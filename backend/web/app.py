@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
-from backend.web import chat, console, health, tickets, triage
+from backend.web import chat, console, health, stats, tickets, triage
 from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -58,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(triage.router)
     app.include_router(tickets.router)
+    app.include_router(stats.router)
     return app

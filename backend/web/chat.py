@@ -56,7 +56,7 @@ class Reply(BaseModel):
 
 
 class HistoryItem(BaseModel):
-    """A visitor's past message with the answers it got (or none yet)."""
+    """A visitor's past message with the answers it got (or none yet); ``text`` is empty for a notification."""
 
     text: str
     pending: bool
@@ -226,7 +226,11 @@ def history(request: Request) -> ChatHistory:
     with request.app.state.sessions() as session:
         rows = chat_service.recent_history(session=session, sender=sender)
         items = [
-            HistoryItem(text=shown_text(m.text), pending=m.status == PENDING, replies=[_reply(r) for r in replies])
+            HistoryItem(
+                text=shown_text(m.text) if m is not None else "",
+                pending=m is not None and m.status == PENDING,
+                replies=[_reply(r) for r in replies],
+            )
             for m, replies in rows
         ]
     pending = sum(1 for i in items if i.pending)

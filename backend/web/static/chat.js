@@ -64,21 +64,23 @@
     else { notice.textContent = ""; notice.hidden = true; }
   }
 
+  // Poll every 2 s while a message waits for its answer, else every 20 s for news about tickets.
   function apply(update) {
     (update.replies || []).forEach(addReply);
     showNotice(update.notice);
-    if (update.pending > 0) { schedulePoll(); } else { stopPoll(); }
+    stopPoll();
+    schedulePoll(update.pending > 0 ? 2000 : 20000);
   }
 
-  function schedulePoll() {
+  function schedulePoll(delay) {
     if (pollTimer) { return; }
     pollTimer = setTimeout(function () {
       pollTimer = null;
       fetch("/api/chat/updates?after=" + lastReplyId, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(apply)
-        .catch(function () { schedulePoll(); });
-    }, 2000);
+        .catch(function () { schedulePoll(delay || 2000); });
+    }, delay || 2000);
   }
 
   function stopPoll() {
@@ -143,12 +145,14 @@
         addBubble("bot", texts.welcome);
       }
       history.items.forEach(function (item) {
-        var bubble = addBubble("user", item.text);
-        if (item.pending) { bubble.classList.add("pending"); }
+        if (item.text) {  // empty for a notification: news about a ticket that answers no message
+          var bubble = addBubble("user", item.text);
+          if (item.pending) { bubble.classList.add("pending"); }
+        }
         item.replies.forEach(addReply);
       });
       showNotice(history.notice);
-      if (history.pending > 0) { schedulePoll(); }
+      schedulePoll(history.pending > 0 ? 2000 : 20000);
     })
     .catch(function () { addBubble("bot", texts.welcome); });
 })();

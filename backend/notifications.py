@@ -1,0 +1,214 @@
+"""Tell residents when their tickets change: queue in the outbox with the change, deliver from the worker.
+
+:func:`queue_ticket_event` is called inside the transaction that changes a
+ticket's status, for the resident who filed it and everyone following it.
+:func:`deliver_due` runs in the worker: it claims due rows (a short lease,
+so two workers never send the same row at once), sends each on the
+resident's channel, and records success, or schedules a retry with
+exponential backoff (a Telegram ``retry_after`` is honoured). After
+:data:`MAX_ATTEMPTS` failures a row is marked failed and kept for staff.
+
+Channels: ``web`` becomes a reply in the visitor's chat (shown at once if
+the page is open, and in the history when they come back); ``telegram``
+goes through the Bot API. A channel without a sender (Telegram with no
+token configured) leaves its rows pending, not lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import RetryAfter, TelegramError
+
+from backend.dates import weekday_and_clock
+from backend.models import Resident, Ticket, TicketEvent, TicketFollower
+from backend.models.base import utcnow
+from backend.models.chat import ChatReply
+from backend.models.notifications import FAILED, PENDING, SENT, Notification
+from backend.tickets.lifecycle import STATUS_NAMES
+from backend.tickets.ratings import rating_buttons
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+RATING_QUESTION = "\n请为这次办理打个分（评单），不回复的话 3 天后按满意处理："
+LEASE = timedelta(seconds=60)
+FIRST_BACKOFF = timedelta(seconds=15)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+class DeliveryFailed(Exception):
+    """A channel could not deliver now; ``retry_after`` (seconds) when the channel said when to retry."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+Send = Callable[[str, str, list[dict[str, str]]], Awaitable[None]]
+
+
+def ticket_event_text(ticket: Ticket, event: TicketEvent) -> str:
+    """What the resident reads: the ticket, its new status, the note, and the deadline."""
+    status = STATUS_NAMES.get(str(event.to_status or ticket.status), "")
+    note = f"\n说明：{event.note}" if event.note else ""
+    return (
+        f"您关注的工单 {ticket.number} 有新进展：{status}。{note}\n"
+        f"处理时限：{weekday_and_clock(ticket.deadline)} 前。说“查询 {ticket.number}”可以看完整经过。"
+    )
+
+
+def queue_ticket_event(*, session: Session, ticket: Ticket, event: TicketEvent, now: datetime) -> int:
+    """Queue the event for the ticket's resident and followers; returns how many rows were queued."""
+    session.flush()  # the event needs its id for the key
+    follower_ids = session.scalars(select(TicketFollower.resident_id).filter_by(ticket_id=ticket.id)).all()
+    text = ticket_event_text(ticket, event)
+    queued = 0
+    for resident_id in [ticket.resident_id, *follower_ids]:
+        resident = session.get(Resident, resident_id)
+        if resident is None:
+            continue
+        asks_rating = event.to_status == "resolved" and resident_id == ticket.resident_id
+        session.add(
+            Notification(
+                key=f"ticket-event:{event.id}:resident:{resident.id}",
+                resident_id=resident.id,
+                ticket_id=ticket.id,
+                event_id=event.id,
+                channel=str(resident.channel),
+                recipient=str(resident.sender_id),
+                text=text + (RATING_QUESTION if asks_rating else ""),
+                buttons=rating_buttons(str(ticket.number)) if asks_rating else [],
+                status=PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        queued += 1
+    session.flush()
+    return queued
+
+
+def _claim(session: Session, notification_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == PENDING,
+            Notification.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + LEASE, attempts=Notification.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """When to try again after ``attempts`` failures: the channel's word, else 15 s doubling, at most 1 h."""
+    if retry_after is not None:
+        return timedelta(seconds=max(1.0, retry_after))
+    return min(MAX_BACKOFF, FIRST_BACKOFF * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class DeliveryRound:
+    """What one pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+async def deliver_due(
+    *, sessions: sessionmaker[Session], senders: Mapping[str, Send], now: datetime | None = None, limit: int = 100
+) -> DeliveryRound:
+    """Send every due notification whose channel has a sender; one pass."""
+    now = now or utcnow()
+    report = DeliveryRound()
+    with sessions() as session:
+        due = session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.status == PENDING,
+                Notification.next_attempt_at <= now,
+                Notification.channel.in_(list(senders)),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        ).all()
+    for notification_id in due:
+        with sessions.begin() as session:
+            if not _claim(session, notification_id, now):
+                continue  # another worker has it
+        with sessions() as session:
+            row = session.get(Notification, notification_id)
+            assert row is not None
+            channel, recipient, text = str(row.channel), str(row.recipient), str(row.text)
+            buttons, attempts = list(row.buttons or []), int(row.attempts)
+        try:
+            await senders[channel](recipient, text, buttons)
+        except DeliveryFailed as exc:
+            with sessions.begin() as session:
+                row = session.get(Notification, notification_id)
+                assert row is not None
+                row.last_error = str(exc)[:200]
+                if attempts >= MAX_ATTEMPTS:
+                    row.status = FAILED
+                    report.failed += 1
+                    logger.warning("notification %s failed for good: %s", notification_id, exc)
+                else:
+                    row.next_attempt_at = now + backoff(attempts, exc.retry_after)
+                    report.retried += 1
+            continue
+        with sessions.begin() as session:
+            row = session.get(Notification, notification_id)
+            assert row is not None
+            row.status = SENT
+            row.sent_at = utcnow()
+            row.last_error = None
+        report.sent += 1
+    return report
+
+
+def web_sender(sessions: sessionmaker[Session]) -> Send:
+    """Deliver to a web visitor: a reply in their chat, which the page shows now or on their next visit."""
+
+    async def send(recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
+        with sessions.begin() as session:
+            payload = {"text": text, "buttons": buttons} if buttons else {"text": text}
+            session.add(ChatReply(message_id=None, sender=f"web:{recipient}", payload=payload))
+
+    return send
+
+
+def _callback(button: dict[str, str]) -> str:
+    """Telegram allows 64 bytes of callback data: a longer payload is sent as its title, which reads the same."""
+    payload = button["payload"]
+    return payload if len(payload.encode()) <= 64 else button["title"]
+
+
+def telegram_sender(bot: Bot) -> Send:
+    """Deliver to a Telegram chat through the Bot API; a 429 says when to retry, and that is honoured."""
+
+    async def send(recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
+        keyboard = (
+            InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=_callback(b))] for b in buttons])
+            if buttons
+            else None
+        )
+        try:
+            await bot.send_message(chat_id=int(recipient), text=text[:4096], reply_markup=keyboard)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise DeliveryFailed(f"Telegram 429: retry after {seconds:.0f}s", retry_after=seconds) from None
+        except (TelegramError, ValueError) as exc:
+            raise DeliveryFailed(f"Telegram: {type(exc).__name__}: {exc}") from None
+
+    return send

@@ -1,0 +1,38 @@
+"""Public figures (结果公示): satisfaction rates per community, category or month.
+
+Only aggregates are served (how many tickets were rated and the share not
+不满意), never a ticket or a person, so the street can publish them the way
+the seeds publish "满意度99.6%".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from backend.tickets.satisfaction import satisfaction_rates
+
+router = APIRouter(prefix="/api/stats", tags=["statistics"])
+
+
+class SatisfactionRate(BaseModel):
+    """One group's satisfaction: rated tickets and the share rated 满意, 基本满意 or 默认满意."""
+
+    group: str
+    rated: int
+    satisfied: int
+    rate: float
+
+
+@router.get("/satisfaction", response_model=list[SatisfactionRate])
+def satisfaction(
+    request: Request, by: Literal["community", "category", "month"] = "community"
+) -> list[SatisfactionRate]:
+    """Satisfaction rates grouped ``by`` community, category or month."""
+    with request.app.state.sessions() as session:
+        return [
+            SatisfactionRate(group=r.group, rated=r.rated, satisfied=r.satisfied, rate=r.rate)
+            for r in satisfaction_rates(session=session, by=by)
+        ]
