@@ -21,10 +21,12 @@ from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
 from actions.report_form import finished_events
 from actions.runtime import resident_text
+from actions.ticket_status import ActionTicketStatus
 from backend.categories import Category, CategoryTable, default_table
 from backend.dates import day_with_weekday, local
 from backend.private_help import default_help
 from backend.triage.core import resolve_with_answer, triage
+from backend.triage.entities import extract
 from backend.triage.place import scope_of
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,9 @@ class ActionTriageRequest(Action):
         table = default_table()
         message = tracker.latest_message or {}
         text = resident_text(tracker)
+        if (message.get("intent") or {}).get("name") == "nlu_fallback" and extract(text).get("ticket_no"):
+            # Unsure, but it names a ticket ("GZ20261122-0003 怎么样了"): answer about that ticket.
+            return await ActionTicketStatus().run(dispatcher, tracker, domain)
         pending = tracker.get_slot("request_intent")
         if tracker.get_slot("awaiting_place") and pending and len(text) <= SHORT_ANSWER and scope_of(text):
             # "在楼道里" typed instead of pressing a button: it answers the question.

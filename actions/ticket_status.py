@@ -13,7 +13,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import channel_identity, sessions
+from actions.runtime import channel_identity, resident_text, sessions
 from backend.categories import default_table
 from backend.dates import clock, day
 from backend.services.residents import get_or_create_resident
@@ -40,7 +40,7 @@ class ActionTicketStatus(Action):
     ) -> list[dict[str, Any]]:
         """Look the tickets up and answer in plain Chinese."""
         table = default_table()
-        text = str((tracker.latest_message or {}).get("text") or "")
+        text = resident_text(tracker)
         number = extract(text).get("ticket_no")
         channel, sender = channel_identity(tracker.sender_id)
         now = datetime.now(timezone.utc)

@@ -28,6 +28,7 @@ import yaml
 
 from backend import messages
 from backend.errors import DomainError
+from backend.gridwork.cli import add_member_commands
 from backend.points.cli import add_points_commands
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
 
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     rasa.set_defaults(func=cmd_rasa)
 
     add_points_commands(sub)
+    add_member_commands(sub)
 
     serve = sub.add_parser("serve", help="start one process of the stack")
     serve.add_argument("name", choices=["rasa", "actions", "web", "worker", "telegram"])

@@ -6,6 +6,7 @@ One module per concept; importing this package registers every table on
 
 from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
+from backend.models.gridwork import BindingCode, MemberLink
 from backend.models.ledger import PointsAccount, PointsEntry, Redemption
 from backend.models.notifications import Notification
 from backend.models.photos import Photo
@@ -25,6 +26,7 @@ from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSe
 
 __all__ = [
     "Base",
+    "BindingCode",
     "Building",
     "CatalogueItem",
     "ChatMessage",
@@ -34,6 +36,7 @@ __all__ = [
     "Estate",
     "Grid",
     "GridMember",
+    "MemberLink",
     "Notification",
     "Photo",
     "Place",

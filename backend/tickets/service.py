@@ -159,6 +159,13 @@ def transition(
     queue_ticket_event(session=session, ticket=ticket, event=ticket.events[-1], now=now)
 
 
+def note_progress(*, session: Session, ticket: Ticket, actor: str, note: str, now: datetime) -> None:
+    """A progress note (进展) without a status change; the resident and followers are told."""
+    _event(ticket, at=now, actor=actor, kind="progress", note=note[:1000])
+    ticket.updated_at = now
+    queue_ticket_event(session=session, ticket=ticket, event=ticket.events[-1], now=now)
+
+
 def find_duplicate(*, session: Session, category: str, where: Route, now: datetime) -> Ticket | None:
     """An open ticket of the same category at the same building or road filed in the last 7 days.
 

@@ -104,3 +104,9 @@ async def test_unsure_about_a_leak_asks_where_it_is():
     events = await ActionTriageRequest().run(dispatcher, tracker("滴滴答答漏了一晚上", "nlu_fallback", 0.3), {})
     assert dispatcher.messages[0]["response"] == "utter_ask_place_scope"
     assert slots_of(events)["awaiting_place"] is True
+
+
+async def test_an_unsure_message_naming_a_ticket_is_answered_about_that_ticket(backend):
+    dispatcher = CollectingDispatcher()
+    await ActionTriageRequest().run(dispatcher, tracker("GZ20990101-0001 怎么样了", "nlu_fallback"), {})
+    assert dispatcher.messages[0]["response"] == "utter_ticket_not_found"
