@@ -20,8 +20,9 @@ from rasa_sdk.types import DomainDict
 from actions.runtime import channel_identity, resident_text, sessions
 from backend.errors import DomainError
 from backend.services.residents import get_or_create_resident
+from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.ratings import RATINGS, rating_buttons, rating_from_text
-from backend.tickets.satisfaction import LEVEL_NAMES, awaiting_rating, rate_ticket
+from backend.tickets.satisfaction import awaiting_rating, rate_ticket
 from backend.tickets.service import get_ticket_for_resident
 from backend.triage.entities import extract
 

@@ -3,8 +3,9 @@
 It retries the web chat messages Rasa did not answer (action server down,
 Rasa restarting), in order per visitor, with back-off; and it delivers the
 notification outbox (ticket news) to the web chat and, when a bot token is
-set, to Telegram (:mod:`backend.notifications`). The SLA clock and
-auto-escalation come here with the grid-member feature.
+set, to Telegram (:mod:`backend.notifications`); and about once a minute it
+closes unrated tickets as 默认满意 and sends tickets that outstayed their
+level one level up (:mod:`backend.tickets.escalation`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backend.models.base import utcnow
 from backend.notifications import Send, deliver_due, telegram_sender, web_sender
 from backend.services import chat as chat_service
 from backend.settings import Settings
+from backend.tickets.escalation import escalate_overdue
 from backend.tickets.satisfaction import close_unrated
 from bot.rasa_client import RasaClient
 
@@ -39,6 +41,15 @@ def close_round(*, sessions: sessionmaker[Session], days: int, now: datetime | N
     if closed:
         logger.info("closed %d unrated ticket(s) as 默认满意", len(closed))
     return closed
+
+
+def escalation_round(*, sessions: sessionmaker[Session], now: datetime | None = None) -> list[tuple[str, str]]:
+    """Escalate the tickets that outstayed their level (config/escalation.yml)."""
+    with sessions.begin() as session:
+        moved = escalate_overdue(session=session, now=now or utcnow())
+    if moved:
+        logger.info("auto-escalated %d ticket(s)", len(moved))
+    return moved
 
 
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
@@ -78,6 +89,7 @@ async def run(settings: Settings) -> None:
                 rounds += 1
                 if rounds % CLOCK_EVERY == 1:
                     close_round(sessions=sessions, days=settings.satisfaction_default_days)
+                    escalation_round(sessions=sessions)
             except OperationalError as exc:
                 # Database locked or unreachable: wait and try again, lose nothing.
                 logger.warning("worker: database unavailable (%s), retrying", type(exc).__name__)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput, NotFound
 from backend.models import GridMember, Ticket
+from backend.tickets.escalation import escalate
 from backend.tickets.lifecycle import OPEN_STATUSES
-from backend.tickets.satisfaction import LEVEL_NAMES, next_level
 from backend.tickets.service import note_progress, transition
 
 
@@ -108,14 +108,5 @@ def whistle(*, session: Session, member: GridMember, number: str | None, reason:
     if not reason.strip():
         raise InvalidInput("吹哨要写明原因，比如“吹哨 GZ20261122-0003 涉及燃气管道，需要专业单位”。")
     ticket = ticket_of_grid(session=session, member=member, number=number)
-    level = next_level(str(ticket.escalation_level))
-    ticket.escalation_level = level
-    transition(
-        session=session,
-        ticket=ticket,
-        to="escalated",
-        actor=_actor(member),
-        now=now,
-        note=f"吹哨报到：升级到{LEVEL_NAMES[level]}。原因：{reason.strip()}",
-    )
+    escalate(session=session, ticket=ticket, actor=_actor(member), why=f"吹哨报到（{reason.strip()}）", now=now)
     return ticket

@@ -22,17 +22,9 @@ from backend.errors import InvalidInput, NotFound
 from backend.models import Community, Resident, Ticket
 from backend.points.earning import award_rating
 from backend.points.ledger import CapReached
+from backend.tickets.escalation import escalate
 from backend.tickets.ratings import RATINGS
 from backend.tickets.service import transition
-
-ESCALATION_CHAIN = ("grid", "community", "street", "department")
-LEVEL_NAMES = {"grid": "网格", "community": "社区", "street": "街道", "department": "职能部门"}
-
-
-def next_level(level: str) -> str:
-    """One level up the chain (the top stays at the top)."""
-    index = ESCALATION_CHAIN.index(level) if level in ESCALATION_CHAIN else 0
-    return ESCALATION_CHAIN[min(index + 1, len(ESCALATION_CHAIN) - 1)]
 
 
 @dataclass(frozen=True)
@@ -78,16 +70,7 @@ def rate_ticket(
     actor = f"resident:{resident.code}"
     if rating == "unsatisfied":
         transition(session=session, ticket=ticket, to="reopened", actor=actor, now=now, note=note)
-        level = next_level(str(ticket.escalation_level))
-        ticket.escalation_level = level
-        transition(
-            session=session,
-            ticket=ticket,
-            to="escalated",
-            actor="system",
-            now=now,
-            note=f"居民不满意，升级到{LEVEL_NAMES[level]}重新办理",
-        )
+        level = escalate(session=session, ticket=ticket, actor="system", why="居民不满意，重新办理", now=now)
         return Rated(ticket=ticket, rating=rating, escalated_to=level, points=0)
     transition(session=session, ticket=ticket, to="closed", actor=actor, now=now, note=note)
     try:

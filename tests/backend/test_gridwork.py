@@ -107,7 +107,7 @@ def test_the_whistle_climbs_the_chain_one_level_at_a_time(registry):
             whistle(session=s, member=member(s), number=ticket.number, reason="需要燃气公司", now=NOW)
             levels.append(ticket.escalation_level)
         assert levels == ["community", "street", "department", "department"]
-        assert ticket.status == "escalated" and "吹哨报到：升级到社区" in ticket.events[2].note
+        assert ticket.status == "escalated" and "吹哨报到（需要燃气公司），升级到社区" in ticket.events[2].note
         with pytest.raises(InvalidInput, match="原因"):
             whistle(session=s, member=member(s), number=ticket.number, reason="", now=NOW)
 

@@ -1,0 +1,78 @@
+"""The escalation clock with an injected clock (no sleeping): overdue tickets climb one level at a time."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from backend.errors import InvalidRegistry
+from backend.models import Ticket
+from backend.services.residents import get_or_create_resident
+from backend.tickets.escalation import default_limits, escalate_overdue, load_limits
+from backend.tickets.service import create_ticket, transition
+from backend.worker import escalation_round
+
+FILED = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+LIMITS = {
+    "grid": timedelta(hours=48),
+    "community": timedelta(hours=72),
+    "street": timedelta(hours=120),
+    "department": None,
+}
+
+
+def filed(sessions, sender="e", building=3):
+    with sessions.begin() as s:
+        resident = get_or_create_resident(session=s, channel="web", sender_id=sender)
+        return create_ticket(
+            session=s,
+            resident=resident,
+            category="elevator",
+            description="电梯坏了",
+            place_text=f"枫林苑{building}号楼",
+            entities={"building": building},
+            now=FILED,
+        ).id
+
+
+def levels_at(sessions, ticket_id, hours_after_filing):
+    with sessions.begin() as s:
+        escalate_overdue(session=s, now=FILED + timedelta(hours=hours_after_filing), limits=LIMITS)
+        ticket = s.get(Ticket, ticket_id)
+        return ticket.escalation_level, ticket.status
+
+
+def test_an_open_ticket_climbs_one_level_per_limit(registry):
+    ticket_id = filed(registry)
+    assert levels_at(registry, ticket_id, 47) == ("grid", "assigned")
+    assert levels_at(registry, ticket_id, 49) == ("community", "escalated")
+    assert levels_at(registry, ticket_id, 49 + 71) == ("community", "escalated")  # the clock restarted
+    assert levels_at(registry, ticket_id, 49 + 73) == ("street", "escalated")
+    assert levels_at(registry, ticket_id, 49 + 73 + 121) == ("department", "escalated")
+    assert levels_at(registry, ticket_id, 2000) == ("department", "escalated")  # the top stays
+    with registry() as s:
+        notes = [e.note for e in s.get(Ticket, ticket_id).events if e.to_status == "escalated"]
+        assert notes[0] == "在网格超过 48 小时未办结，自动吹哨，升级到社区"
+        assert len(notes) == 3
+
+
+def test_a_resolved_ticket_does_not_move_and_a_very_late_one_moves_once_per_round(registry):
+    done = filed(registry, sender="d", building=4)
+    late = filed(registry, sender="l", building=5)
+    with registry.begin() as s:
+        ticket = s.get(Ticket, done)
+        transition(session=s, ticket=ticket, to="resolved", actor="gm", now=FILED, note="已修好")
+    moved = escalation_round(sessions=registry, now=FILED + timedelta(days=30))
+    with registry() as s:
+        assert [number for number, _ in moved] == [s.get(Ticket, late).number]
+        assert s.get(Ticket, done).escalation_level == "grid"
+
+
+def test_the_limits_file(tmp_path):
+    assert default_limits()["department"] is None and default_limits()["grid"] == timedelta(hours=48)
+    bad = tmp_path / "escalation.yml"
+    bad.write_text("hours_at_level: {grid: 0, community: 1, street: 1, department: null}\n", encoding="utf-8")
+    with pytest.raises(InvalidRegistry, match="大于 0"):
+        load_limits(bad)
+    bad.write_text("hours_at_level: {grid: 1}\n", encoding="utf-8")
+    with pytest.raises(InvalidRegistry):
+        load_limits(bad)
