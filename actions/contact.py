@@ -13,8 +13,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import channel_identity, sessions
-from backend.services.residents import forget_phone, get_or_create_resident
+from actions.runtime import resident_of, sessions
+from backend.services.residents import forget_phone
 
 
 class ActionForgetPhone(Action):
@@ -26,9 +26,8 @@ class ActionForgetPhone(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Delete it and say what that does and does not change."""
-        channel, sender = channel_identity(tracker.sender_id)
         with sessions().begin() as session:
-            resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+            resident = resident_of(session, tracker)
             had = forget_phone(resident=resident)
         dispatcher.utter_message(response="utter_phone_forgotten" if had else "utter_no_phone_kept")
         return []

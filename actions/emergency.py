@@ -20,11 +20,10 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
 from actions.report_form import has_place
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import CODES
 from backend.errors import DomainError
 from backend.models import GridMember, Ticket
-from backend.services.residents import get_or_create_resident
 from backend.tickets.service import add_place, create_ticket
 from backend.triage.entities import extract
 
@@ -60,10 +59,9 @@ class ActionEmergency(Action):
         text = resident_text(tracker)
         message = tracker.latest_message or {}
         code = emergency_category(text, list(message.get("intent_ranking") or []))
-        channel, sender = channel_identity(tracker.sender_id)
         try:
             with sessions().begin() as session:
-                resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+                resident = resident_of(session, tracker)
                 ticket = create_ticket(
                     session=session,
                     resident=resident,
@@ -96,9 +94,8 @@ def add_emergency_place(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     text = resident_text(tracker)
     if not number or not has_place(text):
         return None
-    channel, sender = channel_identity(tracker.sender_id)
     with sessions().begin() as session:
-        resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+        resident = resident_of(session, tracker)
         ticket = session.scalars(select(Ticket).filter_by(number=str(number), resident_id=resident.id)).first()
         if ticket is None:
             return [SlotSet("emergency_ticket", None)]

@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from actions.points import REDEEM_SLOT, redeem_chosen_item
 from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
-from actions.runtime import channel_identity, sessions
+from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import GridMember, Ticket
 from backend.photos import attach_photos
-from backend.services.residents import get_or_create_resident, remember_phone
+from backend.services.residents import remember_phone
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.tickets.service import create_ticket, follow
 from backend.triage.entities import extract
@@ -57,11 +57,10 @@ class ActionSubmitReport(Action):
         place = str(tracker.get_slot("report_place") or "")
         phone = tracker.get_slot("report_phone")
         photos = [str(p) for p in tracker.get_slot("report_photos") or []]
-        channel, sender = channel_identity(tracker.sender_id)
         now = datetime.now(timezone.utc)
         try:
             with sessions().begin() as session:
-                resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+                resident = resident_of(session, tracker)
                 duplicate_of = tracker.get_slot("report_duplicate_of")
                 if tracker.get_slot("report_duplicate") == "follow" and duplicate_of:
                     existing = session.scalars(select(Ticket).filter_by(number=str(duplicate_of))).first()

@@ -17,10 +17,9 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
 from actions.report_form import FORM
-from actions.runtime import channel_identity, sessions
+from actions.runtime import resident_of, sessions
 from backend.models import Ticket
 from backend.photos import MAX_PER_TICKET, attach_photos, photo_of
-from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import OPEN_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -47,10 +46,9 @@ class ActionReceivePhoto(Action):
         if token is None:
             dispatcher.utter_message(response="utter_photo_how")
             return []
-        channel, sender = channel_identity(tracker.sender_id)
         kept = list(tracker.get_slot("report_photos") or [])
         with sessions().begin() as session:
-            resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+            resident = resident_of(session, tracker)
             if photo_of(session=session, resident=resident, token=token) is None:
                 dispatcher.utter_message(response="utter_photo_lost")
                 return []

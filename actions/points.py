@@ -18,16 +18,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.dates import day
 from backend.errors import DomainError
-from backend.models import Community, PointsRule, Resident
+from backend.models import Community, PointsRule
 from backend.points.ledger import balance, entry_for_change, history
 from backend.points.ranking import monthly_ranking, rank_of, this_month, title_of
 from backend.points.supermarket import catalogue, find_item, redeem
-from backend.services.residents import get_or_create_resident
 from backend.triage.entities import to_int
 
 logger = logging.getLogger(__name__)
@@ -59,11 +57,6 @@ def asked_change(text: str) -> int | None:
     return None
 
 
-def _resident(session: Session, tracker: Tracker) -> Resident:
-    channel, sender = channel_identity(tracker.sender_id)
-    return get_or_create_resident(session=session, channel=channel, sender_id=sender)
-
-
 class ActionPointsBalance(Action):
     """我有多少积分: balance, this month's rank in the community, the star title, the resident code.
 
@@ -79,7 +72,7 @@ class ActionPointsBalance(Action):
         """Read the ledger and the ranking."""
         now = datetime.now(timezone.utc)
         with sessions().begin() as session:
-            resident = _resident(session, tracker)
+            resident = resident_of(session, tracker)
             points = balance(session=session, resident=resident)
             rank = rank_of(session=session, resident=resident, month=this_month(now))
             community = session.get(Community, resident.community_id) if resident.community_id else None
@@ -122,7 +115,7 @@ class ActionPointsHistory(Action):
         """The particular change when one is asked about, else the latest changes."""
         change = asked_change(resident_text(tracker))
         with sessions().begin() as session:
-            resident = _resident(session, tracker)
+            resident = resident_of(session, tracker)
             if change is not None:
                 entry = entry_for_change(session=session, resident=resident, amount=change)
                 if entry is not None:
@@ -179,7 +172,7 @@ class ActionPointsCatalogue(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Split the community's catalogue by what the balance covers."""
         with sessions().begin() as session:
-            resident = _resident(session, tracker)
+            resident = resident_of(session, tracker)
             offers = catalogue(session=session, resident=resident)
             points = balance(session=session, resident=resident)
         if not offers:
@@ -212,7 +205,7 @@ class ActionPointsRedeem(Action):
         """Offer the redemption (确认兑换 / 不换了), or say why it cannot be done."""
         text = resident_text(tracker)
         with sessions().begin() as session:
-            resident = _resident(session, tracker)
+            resident = resident_of(session, tracker)
             item = find_item(session=session, resident=resident, text=text)
             points = balance(session=session, resident=resident)
             if item is None:
@@ -248,7 +241,7 @@ def redeem_chosen_item(dispatcher: CollectingDispatcher, tracker: Tracker) -> li
     code = str(tracker.get_slot(REDEEM_SLOT) or "")
     try:
         with sessions().begin() as session:
-            resident = _resident(session, tracker)
+            resident = resident_of(session, tracker)
             redemption = redeem(session=session, resident=resident, item_code=code, now=datetime.now(timezone.utc))
             community = session.get(Community, resident.community_id)
             item_name = next(o.name for o in catalogue(session=session, resident=resident) if o.code == code)

@@ -17,9 +17,8 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.errors import DomainError
-from backend.services.residents import get_or_create_resident
 from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.ratings import RATINGS, rating_buttons, rating_from_text
 from backend.tickets.satisfaction import awaiting_rating, rate_ticket
@@ -50,10 +49,9 @@ class ActionRateTicket(Action):
         rating = chosen if chosen in RATINGS and chosen != "default" else rating_from_text(text)
         number = _entity(tracker, "ticket_no") or extract(text).get("ticket_no")
         comment = None if text.startswith("/") else (text if len(_RATING_WORDS.sub("", text)) >= 4 else None)
-        channel, sender = channel_identity(tracker.sender_id)
         try:
             with sessions().begin() as session:
-                resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+                resident = resident_of(session, tracker)
                 ticket = (
                     get_ticket_for_resident(session=session, resident=resident, number=str(number))
                     if number

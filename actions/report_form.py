@@ -34,12 +34,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
-from actions.runtime import channel_identity, sessions
+from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.models import Ticket
 from backend.privacy import mask_phone
-from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.tickets.routing import describe, route, suggest_places
 from backend.tickets.service import find_duplicate
@@ -140,9 +139,8 @@ def start_events(tracker: Tracker) -> list[EventType]:
     Photos already sent are kept.
     """
     text = str(tracker.get_slot("request_text") or "")
-    channel, sender = channel_identity(tracker.sender_id)
     with sessions().begin() as session:
-        resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+        resident = resident_of(session, tracker)
         phone = resident.phone if resident.consent_at is not None and resident.phone else None
     values: dict[str, Any] = {slot: None for slot in FORM_SLOTS}
     values.update(
@@ -242,8 +240,7 @@ class ValidateReportForm(FormValidationAction):
         category = str(tracker.get_slot("category") or "")
         now = datetime.now(timezone.utc)
         with sessions().begin() as session:
-            channel, sender = channel_identity(tracker.sender_id)
-            resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+            resident = resident_of(session, tracker)
             where = route(
                 session=session,
                 place_text=candidate,

@@ -12,6 +12,8 @@ from rasa_sdk import Tracker
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
+from backend.models import Resident
+from backend.services.residents import get_or_create_resident
 from backend.settings import load_settings
 
 
@@ -20,6 +22,12 @@ def sessions() -> sessionmaker[Session]:
     """The backend session factory of this process."""
     settings = load_settings(require_secrets=False)
     return make_session_factory(make_engine(settings.database_url))
+
+
+def resident_of(session: Session, tracker: Tracker) -> Resident:
+    """The resident behind the conversation, by the channel's sender id (created on first contact)."""
+    channel, sender = channel_identity(tracker.sender_id)
+    return get_or_create_resident(session=session, channel=channel, sender_id=sender)
 
 
 def channel_identity(sender_id: str) -> tuple[str, str]:

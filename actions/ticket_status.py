@@ -13,10 +13,9 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import default_table
 from backend.dates import clock, day
-from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
 from backend.triage.entities import extract
@@ -42,10 +41,9 @@ class ActionTicketStatus(Action):
         table = default_table()
         text = resident_text(tracker)
         number = extract(text).get("ticket_no")
-        channel, sender = channel_identity(tracker.sender_id)
         now = datetime.now(timezone.utc)
         with sessions().begin() as session:
-            resident = get_or_create_resident(session=session, channel=channel, sender_id=sender)
+            resident = resident_of(session, tracker)
             if number:
                 ticket = get_ticket_for_resident(session=session, resident=resident, number=number)
                 if ticket is None:

@@ -47,3 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine`` (2.0-style sessions)."""
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def command_line_sessions() -> sessionmaker[Session]:
+    """The session factory of a command-line tool: ``DATABASE_URL`` from the environment, no secrets needed."""
+    from backend.settings import load_settings
+
+    return make_session_factory(make_engine(load_settings(require_secrets=False).database_url))

@@ -146,7 +146,6 @@ async def deliver_due(
         with sessions.begin() as session:
             if not _claim(session, notification_id, now):
                 continue  # another worker has it
-        with sessions() as session:
             row = session.get(Notification, notification_id)
             assert row is not None
             channel, recipient, text = str(row.channel), str(row.recipient), str(row.text)

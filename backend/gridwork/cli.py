@@ -6,15 +6,13 @@ import argparse
 from datetime import datetime, timezone
 from typing import Any
 
-from backend.settings import load_settings
+from backend.db import command_line_sessions
 
 
 def cmd_code(args: argparse.Namespace) -> int:
-    from backend.db import make_engine, make_session_factory
     from backend.gridwork.binding import VALID_FOR, issue_code
 
-    sessions = make_session_factory(make_engine(load_settings(require_secrets=False).database_url))
-    with sessions.begin() as session:
+    with command_line_sessions().begin() as session:
         code = issue_code(session=session, member_code=args.member, now=datetime.now(timezone.utc))
     hours = int(VALID_FOR.total_seconds() // 3600)
     print(f"{args.member} 的绑定码：{code}（{hours} 小时内有效，只能用一次）。")

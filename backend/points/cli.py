@@ -16,14 +16,8 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.dates import day
+from backend.db import command_line_sessions
 from backend.errors import NotFound
-from backend.settings import load_settings
-
-
-def _sessions() -> Any:
-    from backend.db import make_engine, make_session_factory
-
-    return make_session_factory(make_engine(load_settings(require_secrets=False).database_url))
 
 
 def _now() -> datetime:
@@ -34,7 +28,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
     from backend.points.earning import find_resident
     from backend.points.ledger import balance, history
 
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         resident = find_resident(session=session, reference=args.resident)
         print(f"{resident.code} 积分 {balance(session=session, resident=resident)}")
         for entry in history(session=session, resident=resident, limit=args.limit):
@@ -45,7 +39,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 def cmd_volunteer(args: argparse.Namespace) -> int:
     from backend.points.earning import log_volunteer
 
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         result = log_volunteer(
             session=session,
             member_code=args.member,
@@ -65,7 +59,7 @@ def cmd_adjust(args: argparse.Namespace) -> int:
     from backend.points.earning import find_resident
     from backend.points.ledger import adjust
 
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         resident = find_resident(session=session, reference=args.resident)
         entry = adjust(
             session=session,
@@ -85,7 +79,7 @@ def cmd_expire(args: argparse.Namespace) -> int:
     from backend.points.ledger import expire
 
     expired = 0
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         for resident in session.scalars(select(Resident)):
             entry = expire(session=session, resident=resident, now=_now(), months=args.months)
             if entry is not None:
@@ -100,7 +94,7 @@ def cmd_ranking(args: argparse.Namespace) -> int:
     from backend.points.ranking import monthly_ranking, ranking_csv, this_month
 
     month = args.month or this_month(_now())
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         community = session.scalars(select(Community).filter_by(code=args.community)).first()
         if community is None:
             raise NotFound(f"没有这个社区：{args.community}")
@@ -119,7 +113,7 @@ def cmd_stock(args: argparse.Namespace) -> int:
     from backend.errors import InvalidInput
     from backend.models import CatalogueItem, Community
 
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         community = session.scalars(select(Community).filter_by(code=args.community)).first()
         if community is None:
             raise NotFound(f"没有这个社区：{args.community}")
@@ -142,7 +136,7 @@ def cmd_confirm_report(args: argparse.Namespace) -> int:
     from backend.models import Ticket
     from backend.points.earning import award_valid_report
 
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         ticket = session.scalars(select(Ticket).filter_by(number=args.number.strip().upper())).first()
         if ticket is None:
             raise NotFound(f"没有这张工单：{args.number}")
@@ -161,7 +155,7 @@ def cmd_rules_import(args: argparse.Namespace) -> int:
 
     with open(args.file, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}
-    with _sessions().begin() as session:
+    with command_line_sessions().begin() as session:
         counts = import_points_config(session=session, data=data)
     version = data.get("version", 1)
     print(f"积分规则和目录已导入（版本 {version}）：", end="")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import InvalidRegistry
 from backend.models import Ticket
@@ -84,7 +84,9 @@ def escalate_overdue(
     """
     limits = limits or default_limits()
     moved: list[tuple[str, str]] = []
-    for ticket in session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))):
+    # Runs every minute over every open ticket: load their timelines in one query, not one per ticket.
+    open_tickets = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).options(selectinload(Ticket.events))
+    for ticket in session.scalars(open_tickets):
         limit = limits.get(str(ticket.escalation_level))
         if limit is None or now - _at_level_since(ticket) <= limit:
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backend.categories import default_table
@@ -40,7 +40,11 @@ def on_time_rates(*, session: Session, by: str, now: datetime) -> list[OnTime]:
     names = {c.id: str(c.name) for c in session.scalars(select(Community))}
     tiers = default_table().tier_names
     groups: dict[str, list[int]] = {}
-    for ticket in session.scalars(select(Ticket).where(Ticket.status != "guidance")):
+    # Only tickets that are done or due can count: leave the rest in the database.
+    countable = select(Ticket).where(
+        Ticket.status != "guidance", or_(Ticket.resolved_at.is_not(None), Ticket.deadline < now)
+    )
+    for ticket in session.scalars(countable):
         if ticket.resolved_at is not None and ticket.status not in OPEN_STATUSES:
             on_time = ticket.resolved_at <= ticket.deadline
         elif ticket.deadline < now:
