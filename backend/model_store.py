@@ -19,7 +19,14 @@ from backend.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
-TRAINING_INPUTS = ("config.yml", "domain", "data", "backend/nlu_normaliser.py", "backend/nlu_placeholders.py", "backend/triage/text.py")
+TRAINING_INPUTS = (
+    "config.yml",
+    "domain",
+    "data",
+    "backend/nlu_normaliser.py",
+    "backend/nlu_placeholders.py",
+    "backend/triage/text.py",
+)
 PREFIX = "sst-"
 
 

@@ -5,13 +5,14 @@ ticket's status, for the resident who filed it and everyone following it.
 :func:`deliver_due` runs in the worker: it claims due rows (a short lease,
 so two workers never send the same row at once), sends each on the
 resident's channel, and records success, or schedules a retry with
-exponential backoff (a Telegram ``retry_after`` is honoured). After
+exponential backoff (a channel's ``retry_after`` is honoured). After
 :data:`MAX_ATTEMPTS` failures a row is marked failed and kept for staff.
 
-Channels: ``web`` becomes a reply in the visitor's chat (shown at once if
-the page is open, and in the history when they come back); ``telegram``
-goes through the Bot API. A channel without a sender (Telegram with no
-token configured) leaves its rows pending, not lost.
+Both channels deliver into the resident's conversation (:func:`chat_sender`):
+the web page shows the reply now or on the next visit; the Telegram bridge
+pushes it through the Bot API with 429/500 handling and records when
+Telegram accepted it (``chat_replies.delivered_at``). Rows of a channel with
+no sender configured stay pending, not lost.
 """
 
 from __future__ import annotations
@@ -20,17 +21,16 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import RetryAfter, TelegramError
 
 from backend.dates import weekday_and_clock
 from backend.models import Resident, Ticket, TicketEvent, TicketFollower
 from backend.models.base import utcnow
-from backend.models.chat import ChatReply
 from backend.models.notifications import FAILED, PENDING, SENT, Notification
+from backend.services.chat import new_reply
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.tickets.ratings import rating_buttons
 
@@ -175,39 +175,18 @@ async def deliver_due(
     return report
 
 
-def web_sender(sessions: sessionmaker[Session]) -> Send:
-    """Deliver to a web visitor: a reply in their chat, which the page shows now or on their next visit."""
+def chat_sender(sessions: sessionmaker[Session], channel: str) -> Send:
+    """Deliver into the resident's conversation on ``channel``: a reply the chat shows.
+
+    On the web the page shows it at once if open, and in the history on the
+    next visit. On Telegram the bridge pushes it through the Bot API with the
+    conversation's own replies, so one process talks to Telegram, under one
+    rate limit, in one order per chat (:mod:`bot.outgoing`).
+    """
 
     async def send(recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
         with sessions.begin() as session:
-            payload = {"text": text, "buttons": buttons} if buttons else {"text": text}
-            session.add(ChatReply(message_id=None, sender=f"web:{recipient}", payload=payload))
-
-    return send
-
-
-def _callback(button: dict[str, str]) -> str:
-    """Telegram allows 64 bytes of callback data: a longer payload is sent as its title, which reads the same."""
-    payload = button["payload"]
-    return payload if len(payload.encode()) <= 64 else button["title"]
-
-
-def telegram_sender(bot: Bot) -> Send:
-    """Deliver to a Telegram chat through the Bot API; a 429 says when to retry, and that is honoured."""
-
-    async def send(recipient: str, text: str, buttons: list[dict[str, str]]) -> None:
-        keyboard = (
-            InlineKeyboardMarkup([[InlineKeyboardButton(b["title"], callback_data=_callback(b))] for b in buttons])
-            if buttons
-            else None
-        )
-        try:
-            await bot.send_message(chat_id=int(recipient), text=text[:4096], reply_markup=keyboard)
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise DeliveryFailed(f"Telegram 429: retry after {seconds:.0f}s", retry_after=seconds) from None
-        except (TelegramError, ValueError) as exc:
-            raise DeliveryFailed(f"Telegram: {type(exc).__name__}: {exc}") from None
+            payload: dict[str, Any] = {"text": text, "buttons": buttons} if buttons else {"text": text}
+            session.add(new_reply(sender=f"{channel}:{recipient}", payload=payload, now=utcnow()))
 
     return send

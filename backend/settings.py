@@ -64,6 +64,19 @@ VARIABLES: tuple[Variable, ...] = (
         "https://api.telegram.org/bot",
         "Telegram Bot API base URL (a self-hosted Bot API server, or the tests' fake one)",
     ),
+    Variable(
+        "TELEGRAM_WEBHOOK_URL",
+        "",
+        "public HTTPS URL Telegram posts updates to; empty means long polling (works behind NAT)",
+    ),
+    Variable(
+        "TELEGRAM_WEBHOOK_SECRET",
+        "",
+        "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (required with a webhook URL)",
+        secret=True,
+    ),
+    Variable("TELEGRAM_WEBHOOK_HOST", "127.0.0.1", "interface the bridge's webhook listener binds (behind a proxy)"),
+    Variable("TELEGRAM_WEBHOOK_PORT", "8443", "port of the bridge's webhook listener"),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
@@ -95,6 +108,10 @@ class Settings:
     upload_dir: Path
     telegram_bot_token: str
     telegram_api_url: str
+    telegram_webhook_url: str
+    telegram_webhook_secret: str
+    telegram_webhook_host: str
+    telegram_webhook_port: int
     satisfaction_default_days: int
     log_level: str
 
@@ -148,6 +165,18 @@ def _port(env: Mapping[str, str], name: str) -> int:
     if not 0 < port < 65536:
         raise ConfigError(f"{name}={port} 超出端口范围 / is out of the port range 1-65535")
     return port
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str:
+    """The webhook secret: required with a webhook URL, and only characters Telegram accepts."""
+    url, secret = _value(env, "TELEGRAM_WEBHOOK_URL"), _value(env, "TELEGRAM_WEBHOOK_SECRET")
+    if url and not url.startswith("https://"):
+        raise ConfigError("TELEGRAM_WEBHOOK_URL 必须是 https:// 地址 / must be an https:// URL")
+    if url and not secret:
+        raise ConfigError("设置了 TELEGRAM_WEBHOOK_URL 就必须设置 TELEGRAM_WEBHOOK_SECRET / a webhook needs a secret")
+    if secret and not (16 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET 须为 16–256 个字母、数字、_ 或 - / 16-256 of A-Z a-z 0-9 _ -")
+    return secret
 
 
 def _positive(env: Mapping[str, str], name: str) -> int:
@@ -211,6 +240,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         upload_dir=_under_root(_value(env, "UPLOAD_DIR")),
         telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),
         telegram_api_url=_value(env, "TELEGRAM_API_URL"),
+        telegram_webhook_url=_value(env, "TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_secret=_webhook_secret(env),
+        telegram_webhook_host=_value(env, "TELEGRAM_WEBHOOK_HOST"),
+        telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
     )

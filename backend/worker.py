@@ -2,8 +2,9 @@
 
 It retries the web chat messages Rasa did not answer (action server down,
 Rasa restarting), in order per visitor, with back-off; and it delivers the
-notification outbox (ticket news) to the web chat and, when a bot token is
-set, to Telegram (:mod:`backend.notifications`); and about once a minute it
+notification outbox (ticket news) into the web chat and, when a bot token
+is set, the Telegram conversation, which the bridge pushes out
+(:mod:`backend.notifications`); and about once a minute it
 closes unrated tickets as 默认满意 and sends tickets that outstayed their
 level one level up (:mod:`backend.tickets.escalation`).
 """
@@ -17,11 +18,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot
 
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
-from backend.notifications import Send, deliver_due, telegram_sender, web_sender
+from backend.notifications import Send, chat_sender, deliver_due
 from backend.services import chat as chat_service
 from backend.settings import Settings
 from backend.tickets.escalation import escalate_overdue
@@ -74,11 +74,9 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    senders: dict[str, Send] = {"web": web_sender(sessions)}
-    bot: Bot | None = None
+    senders: dict[str, Send] = {"web": chat_sender(sessions, "web")}
     if settings.telegram_bot_token:
-        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_url)
-        senders["telegram"] = telegram_sender(bot)
+        senders["telegram"] = chat_sender(sessions, "telegram")  # the bridge pushes it to Telegram
     logger.info("worker started (notifications to: %s)", ", ".join(sorted(senders)))
     rounds = 0
     try:
@@ -99,7 +97,5 @@ async def run(settings: Settings) -> None:
                 pass
     finally:
         await rasa.aclose()
-        if bot is not None:
-            await bot.shutdown()
         engine.dispose()
         logger.info("worker stopped")

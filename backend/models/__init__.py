@@ -22,6 +22,7 @@ from backend.models.registry import (
     Street,
 )
 from backend.models.residents import Resident
+from backend.models.telegram import TelegramUpdate
 from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Redemption",
     "Resident",
     "Street",
+    "TelegramUpdate",
     "Ticket",
     "TicketEvent",
     "TicketFollower",

@@ -14,6 +14,7 @@ from backend.models.base import Base, UTCDateTime, utcnow
 
 PENDING = "pending"
 ANSWERED = "answered"
+DELIVERY_GAVE_UP = 10
 
 
 class ChatMessage(Base):
@@ -32,7 +33,15 @@ class ChatMessage(Base):
 
 
 class ChatReply(Base):
-    """One bot message (text and buttons as Rasa gave them) answering a chat message."""
+    """One bot message (text and buttons as Rasa gave them) answering a chat message.
+
+    The web page fetches replies itself, so a web reply is delivered when it
+    is stored. For a messaging channel (Telegram) the bridge sends them and
+    records it: ``delivered_at`` stays empty until the channel accepted it; ``delivery_attempts``, ``next_delivery_at`` and
+    ``delivery_error`` while it did not (a 429 with ``retry_after``, a 500,
+    a timeout); :data:`DELIVERY_GAVE_UP` attempts means the chat cannot be
+    reached (the resident blocked the bot) and the reply is kept unsent.
+    """
 
     __tablename__ = "chat_replies"
     id = Column(Integer, primary_key=True)
@@ -41,3 +50,7 @@ class ChatReply(Base):
     sender = Column(String(128), nullable=False, index=True)
     payload = Column(JSON, nullable=False)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
+    delivered_at = Column(UTCDateTime(), nullable=True, index=True)
+    delivery_attempts = Column(Integer, nullable=False, default=0)
+    next_delivery_at = Column(UTCDateTime(), nullable=True)
+    delivery_error = Column(String(200), nullable=True)

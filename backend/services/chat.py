@@ -15,17 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import messages
 from backend.errors import InvalidInput
 from backend.models.base import utcnow
 from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
+from backend.queues import owners_with_due_head
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
+# Channels whose replies a bridge pushes out (and records as delivered);
+# the web page fetches its own, so a web reply is delivered once stored.
+PUSHED_CHANNELS = ("telegram",)
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 60
 
@@ -57,6 +61,23 @@ def clean_text(raw: str) -> str:
     return text
 
 
+def is_pushed(sender: str) -> bool:
+    """Whether replies to this sender wait for a bridge to push them (``telegram:…``)."""
+    return sender.split(":", 1)[0] in PUSHED_CHANNELS
+
+
+def new_reply(*, sender: str, payload: dict[str, Any], now: datetime, message_id: int | None = None) -> ChatReply:
+    """A bot message for a sender: an answer to ``message_id``, or news (a ticket changed) when None."""
+    return ChatReply(
+        message_id=message_id,
+        sender=sender,
+        payload=payload,
+        created_at=now,
+        delivered_at=None if is_pushed(sender) else now,
+        delivery_attempts=0,
+    )
+
+
 def record_message(*, session: Session, sender: str, text: str) -> ChatMessage:
     """Store a visitor's message as pending; it is due for delivery at once."""
     now = utcnow()
@@ -86,9 +107,7 @@ def record_answer(*, session: Session, message_id: int, answers: Sequence[dict[s
     message.status = ANSWERED
     message.answered_at = now
     message.last_error = None
-    replies = [
-        ChatReply(message_id=message_id, sender=message.sender, payload=dict(a), created_at=now) for a in answers
-    ]
+    replies = [new_reply(message_id=message_id, sender=str(message.sender), payload=dict(a), now=now) for a in answers]
     session.add_all(replies)
     session.flush()
     return replies
@@ -117,21 +136,14 @@ def pending_messages(*, session: Session, sender: str) -> list[ChatMessage]:
 
 def senders_with_due_messages(*, session: Session, now: datetime | None = None, limit: int = 100) -> list[str]:
     """Senders whose oldest pending message is due for an attempt (later ones wait for it)."""
-    now = now or utcnow()
-    heads = (
-        select(func.min(ChatMessage.id).label("id"))
-        .where(ChatMessage.status == PENDING)
-        .group_by(ChatMessage.sender)
-        .subquery()
+    return owners_with_due_head(
+        session,
+        owner=ChatMessage.sender,
+        order=ChatMessage.id,
+        waiting=ChatMessage.status == PENDING,
+        due=ChatMessage.next_attempt_at <= (now or utcnow()),
+        limit=limit,
     )
-    rows = session.scalars(
-        select(ChatMessage.sender)
-        .join(heads, heads.c.id == ChatMessage.id)
-        .where(ChatMessage.next_attempt_at <= now)
-        .order_by(ChatMessage.next_attempt_at)
-        .limit(limit)
-    )
-    return list(rows)
 
 
 def replies_since(*, session: Session, sender: str, after_id: int, limit: int = 200) -> list[ChatReply]:

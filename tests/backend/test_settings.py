@@ -68,3 +68,16 @@ def test_no_module_reads_the_environment_outside_the_settings():
             if re.search(r"os\.environ\.get|os\.getenv|environ\[", source):
                 offenders.append(str(path.relative_to(PROJECT_ROOT)))
     assert offenders == []
+
+
+def test_a_webhook_needs_https_and_a_secret_telegram_accepts():
+    hook = {**BASE, "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg/hook"}
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings(hook)
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
+        load_settings({**hook, "TELEGRAM_WEBHOOK_SECRET": "短的"})
+    with pytest.raises(ConfigError, match="https"):
+        load_settings({**hook, "TELEGRAM_WEBHOOK_URL": "http://bot.example.org/", "TELEGRAM_WEBHOOK_SECRET": "x" * 20})
+    settings = load_settings({**hook, "TELEGRAM_WEBHOOK_SECRET": "a-good_secret-0123456789"})
+    assert settings.telegram_webhook_secret == "a-good_secret-0123456789"
+    assert load_settings(BASE).telegram_webhook_url == ""  # long polling by default

@@ -1,61 +1,402 @@
+"""The Telegram bridge against a fake Bot API server (loopback HTTP) and a scripted Rasa.
+
+python-telegram-bot's real client talks to tests/fake_bot_api.py, which
+records every call and can answer 429 with retry_after, 500, or hang past
+the client's timeout. Rasa is an httpx mock transport that records the
+messages in the order it got them and can answer with an empty list (what
+Rasa does when the action server is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from backend.errors import InvalidInput
-from backend.models import Photo, Resident
-from backend.photos import photo_message
+from backend import messages
+from backend.db import make_engine, make_session_factory
+from backend.models import ChatMessage, Notification, Photo, Resident, TelegramUpdate
+from backend.models.base import utcnow
+from backend.models.chat import ChatReply
+from backend.notifications import chat_sender, deliver_due
+from backend.tickets.service import transition
+from bot.incoming import PRIVATE_ONLY, UNSUPPORTED
+from bot.outgoing import coalesce, render
 from bot.rasa_client import RasaClient
-from bot.telegram_bridge import COMMANDS, relay, render, store_photo
+from bot.rate_limit import RateLimiter
+from bot.telegram_bridge import SECRET_HEADER, Bridge, make_bot, secret_matches, webhook_app
+from tests.factories import file_ticket
+from tests.fake_bot_api import (
+    FORBIDDEN,
+    SERVER_ERROR,
+    TOKEN,
+    FakeBotAPI,
+    button_update,
+    hang,
+    photo_update,
+    sticker_update,
+    text_update,
+    too_many,
+)
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-def test_buttons_become_an_inline_keyboard_with_payloads():
-    [(text, keyboard)] = render([{"text": "您好", "buttons": [{"title": "你能做什么？", "payload": "/help"}]}])
-    assert text == "您好"
-    assert isinstance(keyboard, InlineKeyboardMarkup)
-    [[button]] = keyboard.inline_keyboard
+class FakeRasa:
+    """Rasa's REST channel: answers "收到：<text>" (buttons for 你好), or nothing while ``down``."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, str]] = []
+        self.down = False
+        self.active = 0
+        self.most_at_once = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        self.active += 1
+        self.most_at_once = max(self.most_at_once, self.active)
+        try:
+            await asyncio.sleep(0.01)
+            if self.down:
+                return httpx.Response(200, json=[])
+            self.received.append((body["sender"], body["message"]))
+            answer = {"text": f"收到：{body['message']}"}
+            if body["message"] == "你好":
+                answer["buttons"] = [{"title": "你能做什么？", "payload": "/help"}]
+            return httpx.Response(200, json=[answer])
+        finally:
+            self.active -= 1
+
+    def client(self) -> RasaClient:
+        return RasaClient("http://rasa.test", transport=httpx.MockTransport(self.handle))
+
+
+@pytest.fixture()
+def bot_api():
+    fake = FakeBotAPI()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture()
+def rasa():
+    return FakeRasa()
+
+
+def telegram_settings(settings, bot_api):
+    from dataclasses import replace
+
+    return replace(settings, telegram_bot_token=TOKEN, telegram_api_url=bot_api.url)
+
+
+async def make_bridge(settings, bot_api, rasa, sessions=None):
+    bot = make_bot(telegram_settings(settings, bot_api), read_timeout=1.0)
+    await bot.initialize()
+    sessions = sessions or make_session_factory(make_engine(settings.database_url))
+    limiter = RateLimiter(per_chat=100.0, chat_burst=3, overall=1000.0)
+    return Bridge(sessions=sessions, bot=bot, rasa=rasa.client(), upload_dir=settings.upload_dir, limiter=limiter)
+
+
+async def settle(bridge, rounds=3):
+    """Let the chat workers finish, then sweep for anything due (as the running bridge does)."""
+    for _ in range(rounds):
+        await bridge.drain()
+        await bridge.sweep()
+        await bridge.drain()
+
+
+def texts(bot_api, chat_id=None):
+    return [p["text"] for p in bot_api.delivered if chat_id is None or int(p["chat_id"]) == chat_id]
+
+
+# --- rendering and limits ----------------------------------------------------------------
+
+
+def test_buttons_become_an_inline_keyboard_whose_presses_send_the_payload():
+    [(text, markup)] = render({"text": "您好", "buttons": [{"title": "你能做什么？", "payload": "/help"}]})
+    assert text == "您好" and isinstance(markup, InlineKeyboardMarkup)
+    [[button]] = markup.inline_keyboard
     assert (button.text, button.callback_data) == ("你能做什么？", "/help")
 
 
-def test_long_text_is_split_at_telegrams_limit_and_keyboard_goes_last():
-    parts = render([{"text": "长" * 5000, "buttons": [{"title": "好", "payload": "/affirm"}]}])
+def test_long_text_is_split_at_telegrams_limit_with_the_keyboard_last_and_long_payloads_fall_back():
+    parts = render({"text": "长" * 5000, "buttons": [{"title": "电梯", "payload": "/x" + "{}" * 40}]})
     assert [len(t) for t, _ in parts] == [4096, 904]
-    assert parts[0][1] is None and parts[1][1] is not None
+    assert parts[0][1] is None and parts[1][1].inline_keyboard[0][0].callback_data == "电梯"
 
 
-def test_oversized_payload_falls_back_to_the_title():
-    [(_, keyboard)] = render([{"text": "选", "buttons": [{"title": "电梯", "payload": "/x" + "{}" * 40}]}])
-    assert keyboard.inline_keyboard[0][0].callback_data == "电梯"
+def test_answers_without_buttons_go_out_together_up_to_the_first_with_buttons():
+    assert coalesce([{"text": "一"}, {"text": "二"}, {"text": "三", "buttons": [{}]}, {"text": "四"}]) == 3
+    assert coalesce([{"text": "长" * 4000}, {"text": "长" * 200}]) == 1
 
 
-async def test_relay_sends_as_the_telegram_user_and_says_busy_when_rasa_is_silent():
-    seen = []
-    silent = {"on": False}
+async def test_the_rate_limiter_allows_a_short_burst_then_one_a_second_per_chat_and_30_overall():
+    clock = {"t": 0.0}
+    slept = []
 
-    def handler(request):
-        body = json.loads(request.content)
-        seen.append(body)
-        return httpx.Response(200, json=[] if silent["on"] else [{"text": "收到"}])
+    async def sleep(seconds):
+        slept.append(seconds)
+        clock["t"] += seconds
 
-    rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(handler))
-    assert await relay(rasa, "telegram:42", "你好") == [("收到", None)]
-    assert seen[0] == {"sender": "telegram:42", "message": "你好"}
-    silent["on"] = True
-    [(text, _)] = await relay(rasa, "telegram:42", "你好")
-    assert "系统繁忙" in text
-    await rasa.aclose()
+    limiter = RateLimiter(clock=lambda: clock["t"], sleep=sleep)
+    at = []
+    for _ in range(5):
+        await limiter.acquire(7)
+        at.append(round(clock["t"], 2))
+    assert at == [0.0, 0.0, 0.0, 1.0, 2.0]
+    start = clock["t"]
+    for chat in range(100, 160):  # 60 chats, one message each: the overall limit paces them
+        await limiter.acquire(chat)
+    assert clock["t"] - start >= 0.9  # 30 at once, then 30 more within about a second
+    limiter.hold(7, 9)
+    before = clock["t"]
+    await limiter.acquire(7)
+    assert clock["t"] - before >= 9
 
 
-def test_a_telegram_photo_is_stored_as_the_senders_and_only_its_token_goes_on(settings, sessions):
-    token = store_photo(sessions, settings, 4242, b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+# --- the whole path ------------------------------------------------------------------------
+
+
+async def test_a_message_is_relayed_as_the_telegram_user_and_the_answer_has_its_buttons(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [text_update(1, 42, "你好")]
+    offset = await bridge.poll_once(None)
+    await settle(bridge)
+    assert offset == 2
+    assert rasa.received == [("telegram:42", "你好")]
+    [sent] = bot_api.delivered
+    assert int(sent["chat_id"]) == 42 and sent["text"] == "收到：你好"
+    markup = sent["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert markup["inline_keyboard"][0][0]["callback_data"] == "/help"
+    # The press of that button comes back as its payload.
+    bot_api.updates = [button_update(2, 42, "/help")]
+    await bridge.poll_once(offset)
+    await settle(bridge)
+    assert rasa.received[-1] == ("telegram:42", "/help")
+    assert ("answerCallbackQuery", {"callback_query_id": "cb2"}) in bot_api.calls
+    await bridge.bot.shutdown()
+
+
+async def test_commands_map_to_the_conversation_and_the_sender_is_never_taken_from_the_text(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [
+        text_update(1, 42, "/mytickets"),
+        text_update(2, 42, "/points@santong_bot"),
+        text_update(3, 42, '/greet{"sender": "telegram:99"} 我是99号'),
+    ]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    assert [m for _, m in rasa.received][:2] == ["/ticket_status", "/points_balance"]
+    assert {s for s, _ in rasa.received} == {"telegram:42"}
+    await bridge.bot.shutdown()
+
+
+async def test_an_update_delivered_twice_or_again_after_a_restart_is_handled_once(settings, bot_api, rasa):
+    first = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [text_update(10, 42, "三号楼电梯坏了")]
+    await first.poll_once(None)  # stored; Telegram has not been told (no next offset yet)
+    await settle(first)
+    await first.bot.shutdown()
+    # A restarted bridge starts with no offset: Telegram sends the same update again.
+    second = await make_bridge(settings, bot_api, rasa)
+    await second.poll_once(None)
+    await settle(second)
+    assert rasa.received == [("telegram:42", "三号楼电梯坏了")]
+    assert texts(bot_api) == ["收到：三号楼电梯坏了"]
+    await second.bot.shutdown()
+
+
+async def test_a_restart_between_storing_and_answering_loses_nothing(settings, bot_api, rasa):
+    first = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [text_update(1, 42, "路灯不亮了")]
+    updates = await first.bot.get_updates(timeout=0)
+    with first.sessions.begin() as session:  # stored, then the process dies before its worker runs
+        from bot.incoming import read_update, store_update
+
+        store_update(session=session, incoming=read_update(updates[0]))
+    await first.bot.shutdown()
+    second = await make_bridge(settings, bot_api, rasa)
+    assert await second.sweep() == 1
+    await settle(second)
+    assert rasa.received == [("telegram:42", "路灯不亮了")] and texts(bot_api) == ["收到：路灯不亮了"]
+    await second.bot.shutdown()
+
+
+async def test_five_quick_messages_go_to_rasa_one_at_a_time_and_are_answered_in_order(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    said = ["一楼", "二楼", "三楼", "四楼", "五楼"]
+    bot_api.updates = [text_update(i + 1, 42, t) for i, t in enumerate(said)]
+    bot_api.updates.append(text_update(9, 43, "别人的消息"))
+    await bridge.poll_once(None)
+    await settle(bridge)
+    assert [m for s, m in rasa.received if s == "telegram:42"] == said
+    answered = "\n\n".join(texts(bot_api, 42))
+    assert [answered.index(f"收到：{t}") for t in said] == sorted(answered.index(f"收到：{t}") for t in said)
+    assert rasa.most_at_once <= 2  # one per chat: this chat and the other one
+    await bridge.bot.shutdown()
+
+
+async def test_when_rasa_answers_nothing_the_resident_is_told_once_and_the_message_is_retried(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    rasa.down = True
+    bot_api.updates = [text_update(1, 42, "楼道灯坏了"), text_update(2, 42, "在5栋")]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    assert rasa.received == [] and texts(bot_api) == [messages.BUSY]
+    with bridge.sessions() as s:
+        assert [m.status for m in s.query(ChatMessage).order_by(ChatMessage.id)] == ["pending", "pending"]
+        s.query(ChatMessage).update({ChatMessage.next_attempt_at: utcnow()})  # the back-off has passed
+        s.commit()
+    await settle(bridge)
+    assert texts(bot_api) == [messages.BUSY]  # said once, not at every retry
+    rasa.down = False
+    with bridge.sessions() as s:
+        s.query(ChatMessage).update({ChatMessage.next_attempt_at: utcnow()})
+        s.commit()
+    await settle(bridge)
+    assert rasa.received == [("telegram:42", "楼道灯坏了"), ("telegram:42", "在5栋")]
+    assert texts(bot_api)[1:] == ["收到：楼道灯坏了\n\n收到：在5栋"]  # both answers, in order, in one message
+    await bridge.bot.shutdown()
+
+
+def make_due(sessions):
     with sessions() as s:
-        photo = s.query(Photo).filter_by(token=token).one()
+        s.query(ChatReply).filter(ChatReply.delivered_at.is_(None)).update(
+            {ChatReply.next_delivery_at: utcnow() - timedelta(seconds=1)}
+        )
+        s.commit()
+
+
+async def test_429_500_and_a_timeout_are_retried_and_every_reply_arrives_once_in_order(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.script = [too_many(7), SERVER_ERROR, hang(1.5)]
+    bot_api.updates = [text_update(1, 42, "第一句")]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    with bridge.sessions() as s:
+        reply = s.query(ChatReply).one()
+        assert reply.delivered_at is None and "429" in reply.delivery_error
+        assert reply.next_delivery_at - utcnow() > timedelta(seconds=5)  # Telegram's retry_after is kept
+    assert bridge.limiter.held_for(42) > 5
+    bridge.limiter.hold(42, 0)
+    bridge.limiter = RateLimiter(per_chat=100.0, chat_burst=3, overall=1000.0)
+    for _ in range(3):  # the 500, then the timeout, then through
+        make_due(bridge.sessions)
+        await settle(bridge, rounds=1)
+    bot_api.updates = [text_update(2, 42, "第二句")]
+    await bridge.poll_once(2)
+    await settle(bridge)
+    assert texts(bot_api) == ["收到：第一句", "收到：第二句"]
+    assert len(bot_api.sent()) == 5  # 429, 500, timeout, then each once
+    with bridge.sessions() as s:
+        assert all(r.delivered_at is not None for r in s.query(ChatReply))
+    await bridge.bot.shutdown()
+
+
+async def test_a_chat_that_blocked_the_bot_is_given_up_and_its_replies_are_kept(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.script = [FORBIDDEN]
+    bot_api.updates = [text_update(1, 42, "你好呀")]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    with bridge.sessions() as s:
+        reply = s.query(ChatReply).one()
+        assert reply.delivered_at is None and reply.delivery_error.startswith("Forbidden")
+    assert await bridge.sweep() == 0
+    await bridge.bot.shutdown()
+
+
+async def test_a_photo_is_downloaded_kept_as_the_senders_and_its_caption_follows(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.files["ph1"] = PNG
+    bot_api.updates = [photo_update(1, 42, "ph1", caption="楼道堆的杂物")]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    with bridge.sessions() as s:
+        photo = s.query(Photo).one()
         owner = s.get(Resident, photo.resident_id)
-        assert (owner.channel, owner.sender_id) == ("telegram", "4242")
-    assert (settings.upload_dir / photo.path).exists()
-    assert photo_message(token) == f'/share_photo{{"photo": "{token}"}}'
-    with pytest.raises(InvalidInput):
-        store_photo(sessions, settings, 4242, b"%PDF-1.7")
-    assert COMMANDS["/mytickets"] == "/ticket_status"
+        assert (owner.channel, owner.sender_id) == ("telegram", "42")
+    assert rasa.received == [
+        ("telegram:42", f'/share_photo{{"photo": "{photo.token}"}}'),
+        ("telegram:42", "楼道堆的杂物"),
+    ]
+    await bridge.bot.shutdown()
+
+
+async def test_a_photo_that_cannot_be_downloaded_holds_the_later_messages_then_is_reported(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [photo_update(1, 42, "missing"), text_update(2, 42, "看到照片了吗")]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    assert rasa.received == []  # the text waits for the photo before it
+    for _ in range(5):
+        with bridge.sessions() as s:
+            s.query(TelegramUpdate).update({TelegramUpdate.next_attempt_at: utcnow()})
+            s.commit()
+        await settle(bridge, rounds=1)
+    assert rasa.received == [("telegram:42", "看到照片了吗")]
+    assert "这张照片没能收到" in "".join(texts(bot_api))
+    await bridge.bot.shutdown()
+
+
+async def test_groups_stickers_and_edits_get_a_clear_answer_or_none(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    edited = text_update(3, 42, "改过的")
+    edited["edited_message"] = edited.pop("message")
+    bot_api.updates = [text_update(1, 42, "群里说的", chat_type="group"), sticker_update(2, 42), edited]
+    await bridge.poll_once(None)
+    await settle(bridge)
+    assert rasa.received == []
+    assert texts(bot_api) == [f"{PRIVATE_ONLY}\n\n{UNSUPPORTED}"]
+    await bridge.bot.shutdown()
+
+
+async def test_ticket_news_for_a_telegram_resident_goes_out_through_the_bridge(registry, settings, bot_api, rasa):
+    now = utcnow()
+    with registry.begin() as s:
+        ticket = file_ticket(s, channel="telegram", sender="4242", now=now)
+        transition(session=s, ticket=ticket, to="in_progress", actor="grid_member:gm-fl-01", now=now, note="已派维修工")
+    await deliver_due(sessions=registry, senders={"telegram": chat_sender(registry, "telegram")})
+    bridge = await make_bridge(settings, bot_api, rasa, sessions=registry)
+    await settle(bridge)
+    [news] = texts(bot_api, 4242)
+    assert "已派维修工" in news
+    with registry() as s:
+        assert s.query(Notification).one().status == "sent"
+    await bridge.bot.shutdown()
+
+
+# --- webhook -------------------------------------------------------------------------------
+
+
+def test_the_webhook_secret_is_compared_whole():
+    assert secret_matches("s3cret-token-0123456789", "s3cret-token-0123456789")
+    assert not secret_matches("s3cret-token-012345678", "s3cret-token-0123456789")
+    assert not secret_matches(None, "s3cret-token-0123456789")
+    assert not secret_matches("", "")
+
+
+async def test_the_webhook_refuses_a_wrong_secret_and_stores_a_right_one_once(settings, bot_api, rasa):
+    bridge = await make_bridge(settings, bot_api, rasa)
+    secret = "webhook-secret-0123456789"
+    transport = httpx.ASGITransport(app=webhook_app(bridge, secret, "/tg/hook"))
+    client = httpx.AsyncClient(transport=transport, base_url="http://bridge.test")
+    update = text_update(77, 42, "你好")
+    assert (await client.post("/tg/hook", json=update)).status_code == 403
+    wrong = {SECRET_HEADER: "wrong-secret-0123456789"}
+    assert (await client.post("/tg/hook", json=update, headers=wrong)).status_code == 403
+    assert (await client.post("/tg/hook", content=b"not json", headers={SECRET_HEADER: secret})).status_code == 400
+    with bridge.sessions() as s:
+        assert s.query(TelegramUpdate).count() == 0
+    for _ in range(2):  # Telegram retries a webhook call it thinks failed
+        assert (await client.post("/tg/hook", json=update, headers={SECRET_HEADER: secret})).status_code == 200
+    with bridge.sessions() as s:
+        assert s.query(TelegramUpdate).count() == 1
+    await settle(bridge)
+    assert rasa.received == [("telegram:42", "你好")]
+    await bridge.bot.shutdown()

@@ -72,11 +72,11 @@ class Stack:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.env['WEB_PORT']}"
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "backend", "serve", name],
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             cwd=PROJECT_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
