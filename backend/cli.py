@@ -13,6 +13,7 @@ Commands (``--help`` on each for details):
 - ``urls``                       print where to open the chat page, console and API docs
 - ``rasa ARGS…``                 the rasa CLI with endpoints.yml's variables filled in
 - ``serve NAME``                 start one process (rasa, actions, web, worker, telegram)
+- ``points …`` / ``members code`` / ``tickets report-in``  points, grid member binding codes, 报到
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from backend.errors import DomainError
 from backend.gridwork.cli import add_member_commands
 from backend.points.cli import add_points_commands
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
+from backend.tickets.cli import add_ticket_commands
 
 logger = logging.getLogger(__name__)
 
@@ -275,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     rasa.set_defaults(func=cmd_rasa)
 
     add_points_commands(sub)
+    add_ticket_commands(sub)
     add_member_commands(sub)
 
     serve = sub.add_parser("serve", help="start one process of the stack")

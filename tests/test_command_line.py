@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import pytest
 
@@ -119,3 +120,33 @@ def test_points_commands_from_volunteer_log_to_the_ranking_csv(tmp_path):
     assert "吴**" in csv_text and "吴阿姨" not in csv_text and "本月积分之星" in csv_text
     balance = points("balance", "R0002")
     assert "积分 15" in balance.stdout and "志愿服务 3 小时" in balance.stdout
+
+
+def test_a_department_reports_in_from_the_command_line(tmp_path):
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/report.db")
+    assert run([PY, "-m", "backend", "db", "upgrade"], env=env).returncode == 0
+    assert run([PY, "-m", "backend", "demo", "load"], env=env).returncode == 0
+    missing = run([PY, "-m", "backend", "tickets", "report-in", "GZ20990101-0001", "city-mgmt"], env=env)
+    assert missing.returncode != 0 and "没有工单 GZ20990101-0001" in missing.stderr + missing.stdout
+
+    from backend.db import make_engine, make_session_factory
+    from backend.models import Ticket
+    from backend.tickets.escalation import escalate
+    from tests.factories import file_ticket
+
+    engine = make_engine(env["DATABASE_URL"])
+    sessions = make_session_factory(engine)
+    now = datetime.now(timezone.utc)
+    with sessions.begin() as s:
+        ticket = file_ticket(
+            s, category="streetlight", description="学府街路灯坏了", place_text="学府街", entities={}, now=now
+        )
+        for _ in range(3):
+            escalate(session=s, ticket=ticket, actor="system", why="超时", now=now)
+        number = ticket.number
+    done = run([PY, "-m", "backend", "tickets", "report-in", number.lower(), "city-mgmt"], env=env)
+    assert done.returncode == 0, done.stderr
+    assert "区城市管理局 已报到" in done.stdout
+    with sessions() as s:
+        assert s.query(Ticket).filter_by(number=number).one().status == "in_progress"
+    engine.dispose()

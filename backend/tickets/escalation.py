@@ -2,7 +2,10 @@
 
 A grid member's 吹哨 and a resident's 不满意 both send a ticket one level
 up; the move is a status change to 已升级 with the reason on the timeline,
-so the ticket's current level and owner are always clear.
+so the ticket's current level and owner are always clear. At the top, the
+department that owns the category answers the whistle (报到,
+:func:`report_in`): it takes the ticket over, and the ticket is 处理中 again
+under that department's name.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.errors import InvalidRegistry
-from backend.models import Ticket
+from backend.errors import DomainError, InvalidRegistry
+from backend.models import Department, Ticket
 from backend.settings import PROJECT_ROOT
 from backend.tickets.lifecycle import OPEN_STATUSES
 from backend.tickets.service import transition
@@ -41,6 +44,30 @@ def escalate(*, session: Session, ticket: Ticket, actor: str, why: str, now: dat
         session=session, ticket=ticket, to="escalated", actor=actor, now=now, note=f"{why}，升级到{LEVEL_NAMES[level]}"
     )
     return level
+
+
+def report_in(*, session: Session, ticket: Ticket, department_code: str, actor: str, now: datetime) -> Department:
+    """A department answers the whistle (报到) and takes the ticket over; returns the department.
+
+    Raises:
+        DomainError: the ticket is not waiting at department level, or the department is unknown.
+    """
+    department = session.scalars(select(Department).filter_by(code=department_code)).first()
+    if department is None:
+        raise DomainError(f"没有代码为 {department_code} 的职能部门。")
+    if ticket.escalation_level != "department" or ticket.status != "escalated":
+        level = LEVEL_NAMES.get(str(ticket.escalation_level), "")
+        raise DomainError(f"工单 {ticket.number} 没有在等职能部门报到（现在在{level}一级）。")
+    ticket.department_code = department.code
+    transition(
+        session=session,
+        ticket=ticket,
+        to="in_progress",
+        actor=actor,
+        now=now,
+        note=f"{department.name}报到，接手办理",
+    )
+    return department
 
 
 def load_limits(path: Path = LIMITS_FILE) -> dict[str, timedelta | None]:

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from backend.errors import InvalidRegistry
-from backend.models import Ticket
+from backend.errors import DomainError, InvalidRegistry
+from backend.models import Notification, Ticket
 from backend.services.residents import get_or_create_resident
-from backend.tickets.escalation import default_limits, escalate_overdue, load_limits
+from backend.tickets.escalation import default_limits, escalate_overdue, load_limits, report_in
 from backend.tickets.service import create_ticket, transition
 from backend.worker import escalation_round
 
@@ -76,3 +76,30 @@ def test_the_limits_file(tmp_path):
     bad.write_text("hours_at_level: {grid: 1}\n", encoding="utf-8")
     with pytest.raises(InvalidRegistry):
         load_limits(bad)
+
+
+def test_a_department_reports_in_at_the_top_and_takes_the_ticket_over(registry):
+    ticket_id = filed(registry, sender="dep", building=6)
+    with registry.begin() as s:
+        ticket = s.get(Ticket, ticket_id)
+        with pytest.raises(DomainError, match="没有在等职能部门报到"):
+            report_in(session=s, ticket=ticket, department_code="city-mgmt", actor="department:city-mgmt", now=FILED)
+    for hours in (49, 49 + 73, 49 + 73 + 121):
+        levels_at(registry, ticket_id, hours)
+    with registry.begin() as s:
+        ticket = s.get(Ticket, ticket_id)
+        with pytest.raises(DomainError, match="没有代码为 nowhere"):
+            report_in(session=s, ticket=ticket, department_code="nowhere", actor="x", now=FILED)
+        later = FILED + timedelta(hours=250)
+        department = report_in(
+            session=s, ticket=ticket, department_code="city-mgmt", actor="department:city-mgmt", now=later
+        )
+        assert department.name == "区城市管理局"
+        assert (ticket.status, ticket.escalation_level, ticket.department_code) == (
+            "in_progress",
+            "department",
+            "city-mgmt",
+        )
+        assert ticket.events[-1].note == "区城市管理局报到，接手办理"
+        assert ticket.events[-1].actor == "department:city-mgmt"
+        assert s.query(Notification).filter_by(ticket_id=ticket_id).count() >= 4  # each move told the resident
