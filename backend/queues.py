@@ -25,7 +25,7 @@ def owners_with_due_head(
     due: ColumnElement[bool],
     limit: int,
 ) -> list[Any]:
-    """Owners whose first waiting row (lowest ``order``) satisfies ``due``.
+    """Owners whose first waiting row (lowest ``order``) satisfies ``due``, the longest waiting first.
 
     Args:
         session: the session to read with.
@@ -36,5 +36,5 @@ def owners_with_due_head(
         limit: at most this many owners.
     """
     heads = select(func.min(order).label("head")).where(waiting).group_by(owner).subquery()
-    rows = session.scalars(select(owner).join(heads, heads.c.head == order).where(due).limit(limit))
+    rows = session.scalars(select(owner).join(heads, heads.c.head == order).where(due).order_by(order).limit(limit))
     return [row for row in rows if row is not None]

@@ -11,7 +11,8 @@ them to Rasa in order and retries them until Rasa answers. A photo is
 downloaded and kept as the sender's (:mod:`backend.photos`) first; while
 that fails, the update and the user's later ones wait. Anything the
 conversation cannot take (empty after cleaning, too long, a sticker or a
-voice message) is answered here, in Chinese, and kept.
+voice message) is answered here, in Chinese, and kept. Group chats are not
+served: reports carry phones and addresses.
 
 The sender is always ``telegram:<from.id>`` from the update itself, never
 from anything the message says.
@@ -46,7 +47,6 @@ PHOTO_ATTEMPTS = 5
 UNSUPPORTED = "我现在只看得懂文字和照片。请用文字说说遇到了什么问题、在哪里，也可以发照片。"
 PHOTO_LOST = "这张照片没能收到，请再发一次。"
 PHOTO_TOO_LARGE = "照片太大了，请压缩后再发。"
-PRIVATE_ONLY = "请私聊我：点我的头像，发消息给我，这样您的诉求和电话不会让群里其他人看到。"
 
 Download = Callable[[str], Awaitable[bytes]]
 
@@ -58,7 +58,7 @@ class Incoming:
     update_id: int
     user_id: int | None
     chat_id: int | None
-    kind: str  # text, button, photo, unsupported, group, other
+    kind: str  # text, button, photo, unsupported, other (nothing to answer: an edit, a group message)
     text: str | None = None
     file_id: str | None = None
     file_size: int | None = None
@@ -75,8 +75,9 @@ def read_update(update: Update) -> Incoming:
     if user is None or update.edited_message is not None or update.edited_channel_post is not None:
         return other
     if chat is not None and chat.type != "private":
-        # Residents' reports carry phones and addresses: only in a private chat.
-        return replace(other, kind="group")
+        # Residents' reports carry phones and addresses: only private chats are served. A group
+        # gets no answer (most members never started the bot, so it could not reach them anyway).
+        return other
     query = update.callback_query
     if query is not None:
         return replace(other, kind="button", text=query.data or "", callback_query_id=query.id)
@@ -156,7 +157,10 @@ def _save_photo(session: Session, row: TelegramUpdate, data: bytes, upload_dir: 
         return
     _to_message(session, row, photo_message(str(photo.token)), now)
     if row.text and row.text.strip():  # a caption is what the resident said about the photo (≤ 1024 chars)
-        chat_service.record_message(session=session, sender=f"telegram:{row.user_id}", text=row.text)
+        try:
+            chat_service.record_message(session=session, sender=f"telegram:{row.user_id}", text=row.text)
+        except InvalidInput:
+            pass  # nothing readable left after cleaning (a zero-width space): the photo alone goes on
 
 
 async def ingest(
@@ -186,8 +190,6 @@ async def ingest(
             update_id, kind, file_id = int(row.update_id), str(row.kind), row.file_id
             if kind in ("text", "button"):
                 _to_message(session, row, str(row.text or ""), now())
-            elif kind == "group":
-                _answer_here(session, row, PRIVATE_ONLY, now())
             elif kind == "unsupported":
                 _answer_here(session, row, UNSUPPORTED, now())
             elif kind != "photo":

@@ -7,8 +7,9 @@ waiting replies oldest first through python-telegram-bot, waiting for the
 rate limiter (:mod:`bot.rate_limit`), and records each one Telegram
 accepted. On a 429 it holds the chat for ``retry_after``; on a 5xx, a
 network error or a timeout it backs off; either way the chat's later
-replies wait, so the order holds. A chat that cannot be reached (the
-resident blocked the bot) is given up after one try and the reply is kept.
+replies wait, so the order holds; an outage of any length is waited out.
+A chat that cannot be reached (the resident blocked the bot) or a message
+Telegram refuses is given up after one try, and the reply is kept.
 
 A timeout is ambiguous (Telegram may have got the message); it is retried,
 so in that one case a resident may see a message twice rather than never.
@@ -52,9 +53,14 @@ def keyboard(buttons: list[Any]) -> InlineKeyboardMarkup | None:
         title = str(button.get("title", ""))[:64] or "…"
         payload = str(button.get("payload", "")) or title
         if len(payload.encode()) > CALLBACK_DATA_LIMIT:
-            payload = title[: CALLBACK_DATA_LIMIT // 3]
+            payload = payload_bytes_cut(title)
         rows.append([InlineKeyboardButton(title, callback_data=payload)])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def payload_bytes_cut(text: str) -> str:
+    """``text`` cut to Telegram's 64 bytes of callback data, never inside a character."""
+    return text.encode()[:CALLBACK_DATA_LIMIT].decode(errors="ignore") or "…"
 
 
 def render(payload: dict[str, Any]) -> list[tuple[str, InlineKeyboardMarkup | None]]:
@@ -112,7 +118,9 @@ def _failed(
     with sessions.begin() as session:
         reply = session.get(ChatReply, reply_id)
         assert reply is not None
-        reply.delivery_attempts = DELIVERY_GAVE_UP if give_up else int(reply.delivery_attempts) + 1
+        # Only a refusal gives up; an outage of any length is waited out (the back-off is capped).
+        attempts = min(int(reply.delivery_attempts) + 1, DELIVERY_GAVE_UP - 1)
+        reply.delivery_attempts = DELIVERY_GAVE_UP if give_up else attempts
         reply.delivery_error = error[:200]
         reply.next_delivery_at = utcnow() + (wait if wait is not None else _backoff(int(reply.delivery_attempts)))
 
@@ -167,7 +175,7 @@ async def send_due(
                 report.waiting += len(waiting)
                 return report
             fresh = [head]
-            for reply in waiting[1:]:  # the replies right after it that were never tried may join it
+            for reply in waiting[1:] if head.delivery_attempts == 0 else []:  # never-tried replies may go together
                 if reply.delivery_attempts or reply.next_delivery_at is not None:
                     break
                 fresh.append(reply)
@@ -194,10 +202,14 @@ async def send_due(
                 _failed(sessions, reply_id, f"Forbidden: {exc}", wait=None, give_up=True)
             continue
         except BadRequest as exc:
+            if len(reply_ids) > 1:
+                # One of the joined replies is refused: send them one by one, so only that one is given up.
+                for reply_id in reply_ids:
+                    _failed(sessions, reply_id, f"BadRequest (joined): {exc}", wait=timedelta(0), give_up=False)
+                continue
             # The message itself is refused (chat not found, bad markup): retrying cannot help.
-            logger.warning("Telegram refused replies %s for chat %s: %s", reply_ids, chat_id, exc)
-            for reply_id in reply_ids:
-                _failed(sessions, reply_id, f"BadRequest: {exc}", wait=None, give_up=True)
+            logger.warning("Telegram refused reply %s for chat %s: %s", reply_ids[0], chat_id, exc)
+            _failed(sessions, reply_ids[0], f"BadRequest: {exc}", wait=None, give_up=True)
             continue
         except TelegramError as exc:  # NetworkError, TimedOut, 5xx: try again later
             logger.info("replies %s for chat %s not sent yet: %s", reply_ids, chat_id, exc)

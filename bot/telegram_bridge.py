@@ -17,8 +17,8 @@ The path of a message, each step durable before the next:
 3. **Forward** (:mod:`backend.services.chat`): one message at a time per
    user, waiting for Rasa's answer before the next, so Rasa's lock store
    never makes a quick burst wait a second per message. An empty answer
-   (action server down) keeps the message pending; the resident is told once
-   that it is saved, and it is retried until answered.
+   (action server down) keeps the message pending; with its first failure the
+   resident is told, once, that it is saved, and it is retried until answered.
 4. **Send** (:mod:`bot.outgoing`): the replies, the bridge's notices and
    ticket news go out in order within Telegram's limits.
 
@@ -43,10 +43,7 @@ from telegram import Bot, Update
 from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from backend import messages
 from backend.db import make_engine, make_session_factory
-from backend.models.base import utcnow
-from backend.models.chat import ChatMessage
 from backend.services import chat as chat_service
 from backend.settings import Settings
 from bot.incoming import ingest, read_update, store_update, users_with_due_updates
@@ -148,21 +145,9 @@ class Bridge:
         """Ingest, forward and send for one user, in that order."""
         sender = f"telegram:{user_id}"
         await ingest(sessions=self.sessions, user_id=user_id, download=self._download, upload_dir=self.upload_dir)
-        report = await chat_service.deliver_pending(sessions=self.sessions, sender=sender, forward=self.rasa.send)
-        if report.pending:
-            self._tell_saved(sender)
+        # A message Rasa did not answer stays pending; its first failure queued the "kept, retrying" notice.
+        await chat_service.deliver_pending(sessions=self.sessions, sender=sender, forward=self.rasa.send)
         await send_due(sessions=self.sessions, sender=sender, bot=self.bot, limiter=self.limiter)
-
-    def _tell_saved(self, sender: str) -> None:
-        """After the first failed attempt at a message, tell the resident once that it is kept."""
-        with self.sessions.begin() as session:
-            queue = chat_service.pending_messages(session=session, sender=sender)
-            head: ChatMessage | None = queue[0] if queue else None
-            if head is None or head.attempts != 1 or head.last_error is None:
-                return
-            session.add(
-                chat_service.new_reply(sender=sender, message_id=head.id, payload={"text": messages.BUSY}, now=utcnow())
-            )
 
     async def _download(self, file_id: str) -> bytes:
         file = await self.bot.get_file(file_id)
@@ -172,10 +157,9 @@ class Bridge:
         """Start the worker of every user with something due; returns how many."""
         with self.sessions() as session:
             users = set(users_with_due_updates(session=session))
-            senders = chat_service.senders_with_due_messages(session=session) + senders_with_due_replies(
-                session=session
-            )
-        users.update(int(s.split(":", 1)[1]) for s in senders if s.startswith("telegram:"))
+            senders = chat_service.senders_with_due_messages(session=session, prefix="telegram:")
+            senders += senders_with_due_replies(session=session)
+        users.update(int(s.split(":", 1)[1]) for s in senders)
         for user_id in users:
             self.kick(user_id)
         return len(users)

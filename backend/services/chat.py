@@ -114,12 +114,22 @@ def record_answer(*, session: Session, message_id: int, answers: Sequence[dict[s
 
 
 def record_failure(*, session: Session, message_id: int, error: str) -> None:
-    """Keep the message pending and schedule the next attempt with back-off."""
+    """Keep the message pending and schedule the next attempt with back-off.
+
+    On a pushed channel (Telegram) the first failure of a message also queues,
+    in this same transaction, one reply telling the resident it is kept and
+    will be retried: said once per message, and never lost to a crash
+    between the failure and the notice. (The web page shows its own notice.)
+    """
     message = session.get(ChatMessage, message_id)
     assert message is not None
     delay = min(MAX_BACKOFF_SECONDS, 2 ** max(0, message.attempts - 1))
     message.next_attempt_at = utcnow() + timedelta(seconds=delay)
     message.last_error = error[:200]
+    if message.attempts == 1 and is_pushed(str(message.sender)):
+        session.add(
+            new_reply(sender=str(message.sender), message_id=message.id, payload={"text": messages.BUSY}, now=utcnow())
+        )
     session.flush()
 
 
@@ -134,13 +144,19 @@ def pending_messages(*, session: Session, sender: str) -> list[ChatMessage]:
     )
 
 
-def senders_with_due_messages(*, session: Session, now: datetime | None = None, limit: int = 100) -> list[str]:
-    """Senders whose oldest pending message is due for an attempt (later ones wait for it)."""
+def senders_with_due_messages(
+    *, session: Session, now: datetime | None = None, limit: int = 100, prefix: str = ""
+) -> list[str]:
+    """Senders whose oldest pending message is due for an attempt (later ones wait for it).
+
+    ``prefix`` (``"telegram:"``) limits it to one channel, so a crowd of
+    waiting web visitors never crowds a channel's own sweep out.
+    """
     return owners_with_due_head(
         session,
         owner=ChatMessage.sender,
         order=ChatMessage.id,
-        waiting=ChatMessage.status == PENDING,
+        waiting=(ChatMessage.status == PENDING) & ChatMessage.sender.like(f"{prefix}%"),
         due=ChatMessage.next_attempt_at <= (now or utcnow()),
         limit=limit,
     )
