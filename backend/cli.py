@@ -14,6 +14,7 @@ Commands (``--help`` on each for details):
 - ``rasa ARGS…``                 the rasa CLI with endpoints.yml's variables filled in
 - ``serve NAME``                 start one process (rasa, actions, web, worker, telegram)
 - ``points …`` / ``members code`` / ``tickets report-in``  points, grid member binding codes, 报到
+- ``accounts add|disable|list``  console accounts (the first admin is made here)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, Callable
 import yaml
 
 from backend import messages
+from backend.console.cli import add_account_commands
 from backend.errors import DomainError
 from backend.gridwork.cli import add_member_commands
 from backend.points.cli import add_points_commands
@@ -278,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_points_commands(sub)
     add_ticket_commands(sub)
+    add_account_commands(sub)
     add_member_commands(sub)
 
     serve = sub.add_parser("serve", help="start one process of the stack")

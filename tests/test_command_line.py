@@ -150,3 +150,24 @@ def test_a_department_reports_in_from_the_command_line(tmp_path):
     with sessions() as s:
         assert s.query(Ticket).filter_by(number=number).one().status == "in_progress"
     engine.dispose()
+
+
+def test_console_accounts_from_the_command_line(tmp_path):
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/accounts.db")
+    assert run([PY, "-m", "backend", "db", "upgrade"], env=env).returncode == 0
+    assert run([PY, "-m", "backend", "demo", "load"], env=env).returncode == 0
+
+    def accounts(*args, password=None):
+        return run([PY, "-m", "backend", "accounts", *args], env=env, input=password)
+
+    weak = accounts("add", "zhang", "--role", "admin", "--password-stdin", password="123\n")
+    assert weak.returncode != 0 and "密码至少 10 位" in weak.stderr + weak.stdout
+    unscoped = accounts("add", "li", "--role", "community_staff", "--password-stdin", password="a-long-password\n")
+    assert unscoped.returncode != 0 and "--community" in unscoped.stderr + unscoped.stdout
+    made = accounts(
+        "add", "Zhang", "--role", "admin", "--name", "张敏", "--password-stdin", password="a-long-password\n"
+    )
+    assert made.returncode == 0 and "已开通 管理员账号 zhang" in made.stdout
+    assert "zhang\t管理员\t张敏" in accounts("list").stdout
+    assert accounts("disable", "zhang").returncode == 0
+    assert "（已停用）" in accounts("list").stdout

@@ -4,6 +4,7 @@ One module per concept; importing this package registers every table on
 :data:`Base.metadata`, which Alembic's autogenerate and the tests use.
 """
 
+from backend.models.accounts import AuditEntry, ConsoleAccount, ConsoleSession
 from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
 from backend.models.gridwork import BindingCode, MemberLink
@@ -26,12 +27,15 @@ from backend.models.telegram import TelegramUpdate
 from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "BindingCode",
     "Building",
     "CatalogueItem",
     "ChatMessage",
     "ChatReply",
+    "ConsoleAccount",
+    "ConsoleSession",
     "Community",
     "Department",
     "Estate",

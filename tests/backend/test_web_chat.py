@@ -120,6 +120,6 @@ def test_injection_strings_are_stored_and_returned_verbatim_as_data(client, rasa
 
 def test_health_and_console_and_api_docs(client):
     assert client.get("/healthz").json() == {"status": "ok", "database": True}
-    assert client.get("/console").status_code == 200
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/login?next=/console"
     assert client.get("/docs").status_code == 200
     assert "/api/chat/messages" in client.get("/openapi.json").json()["paths"]

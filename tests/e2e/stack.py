@@ -72,6 +72,20 @@ class Stack:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.env['WEB_PORT']}"
 
+    def command(self, *args: str, stdin: str | None = None, timeout: float = 300) -> str:
+        """Run ``python -m backend ARGS`` against this stack's databases; its standard output."""
+        result = subprocess.run(
+            [sys.executable, "-m", "backend", *args],
+            input=stdin,
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
     def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(

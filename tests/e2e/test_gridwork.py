@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 
 import pytest
 
-from backend.settings import PROJECT_ROOT
 from tests.e2e.stack import say, texts
 from tests.e2e.test_report import NUMBER, Resident, buttons
 from tests.e2e.test_satisfaction import news
@@ -18,16 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def binding_code(stack, member: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "backend", "members", "code", member],
-        env=stack.env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return re.search(r"绑定码：(\d{8})", result.stdout).group(1)
+    return re.search(r"绑定码：(\d{8})", stack.command("members", "code", member)).group(1)
 
 
 def test_bind_take_progress_resolve_then_the_resident_rates(running):

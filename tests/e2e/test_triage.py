@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 
 import httpx
 import pytest
 
-from backend.settings import PROJECT_ROOT
 from tests.e2e.stack import say, texts
 
 pytestmark = pytest.mark.e2e
@@ -84,17 +81,7 @@ def test_command_line_triage_keeps_order_and_reports_bad_lines(running):
         {"text": "你好"},
     ]
     stdin = "\n".join(line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in lines)
-    result = subprocess.run(
-        [sys.executable, "-m", "backend", "triage"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        env=running.env,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = [json.loads(line) for line in result.stdout.splitlines()]
+    out = [json.loads(line) for line in running.command("triage", stdin=stdin).splitlines()]
     assert len(out) == 4
     assert out[0]["category"] == "elevator" and out[0]["entities"]["building"] == 3
     assert out[1]["line"] == 2 and "JSON" in out[1]["error"]
