@@ -25,11 +25,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "registry.view": frozenset({"admin", "community_staff", "operator"}),
     "registry.edit": frozenset({"admin"}),
     "stats.view": frozenset({"admin", "operator", "community_staff"}),
-    "conversations.view": frozenset({"admin", "operator"}),
+    "conversations.view": frozenset({"admin", "operator"}),  # masked transcripts and their export
+    "conversations.flag": frozenset({"admin", "operator"}),  # put a message into the review queue
     "review.label": frozenset({"admin"}),
     "models.manage": frozenset({"admin"}),
     "points.view": frozenset({"admin", "community_staff"}),
     "points.adjust": frozenset({"admin"}),
+    "points.volunteer": frozenset({"admin", "community_staff", "grid_member"}),  # 记录志愿 for a resident
+    "points.catalogue": frozenset({"admin", "community_staff"}),  # 爱心超市 items and stock
     "audit.view": frozenset({"admin"}),
     "accounts.manage": frozenset({"admin"}),
 }
