@@ -33,7 +33,7 @@ db: setup
 	@$(ENV) $(PY) -m backend db upgrade
 	@$(ENV) $(PY) -m backend demo load
 
-train: setup
+train: setup db
 	@$(ENV) $(PY) -m backend model ensure
 
 run: setup secrets db train

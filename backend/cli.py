@@ -7,7 +7,7 @@ Commands (``--help`` on each for details):
 - ``registry import FILE``       import an edited grid registry file (idempotent)
 - ``registry lookups [FILE]``    regenerate the NLU lookup tables from the registry file
 - ``secrets init``               generate missing local secrets into var/secrets.env
-- ``model ensure`` / ``model path``  train the Rasa model if its inputs changed / print its path
+- ``model ensure|path|train|list|promote|rollback``  the Rasa models (backend/training/cli.py)
 - ``triage``                     JSON lines in, one triage result per line out (bulk pre-sorting)
 - ``preflight``                  check that every port of the stack is free
 - ``urls``                       print where to open the chat page, console and API docs
@@ -35,6 +35,7 @@ from backend.gridwork.cli import add_member_commands
 from backend.points.cli import add_points_commands
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
 from backend.tickets.cli import add_ticket_commands
+from backend.training.cli import add_model_commands
 
 logger = logging.getLogger(__name__)
 
@@ -169,20 +170,6 @@ def cmd_secrets_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_model(args: argparse.Namespace) -> int:
-    from backend.model_store import ensure_model, model_path
-
-    settings = load_settings(require_secrets=False)
-    if args.action == "path":
-        print(model_path(settings.model_dir))
-        return 0
-    import os
-
-    path, trained = ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
-    print(("已训练新模型 / trained " if trained else "模型已是最新 / model up to date: ") + str(path))
-    return 0
-
-
 def cmd_preflight(args: argparse.Namespace) -> int:
     from backend.launch import PortInUse, check_port, ports
 
@@ -267,9 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--file", default=str(SECRETS_FILE))
     init.set_defaults(func=cmd_secrets_init)
 
-    model = sub.add_parser("model", help="the trained Rasa model")
-    model.add_argument("action", choices=["ensure", "path"])
-    model.set_defaults(func=cmd_model)
+    add_model_commands(sub)
 
     sub.add_parser("preflight", help="check the stack's ports").set_defaults(func=cmd_preflight)
     sub.add_parser("urls", help="print the URLs").set_defaults(func=cmd_urls)

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import sys
+from pathlib import Path
 
 from backend.settings import PROJECT_ROOT, Settings
 
@@ -56,13 +57,36 @@ def _exec(argv: list[str], extra_env: dict[str, str]) -> None:
     os.execvpe(argv[0], argv, env)
 
 
+def rasa_model(settings: Settings) -> Path:
+    """The model a Rasa server starts with: the serving version, else the one for the current inputs.
+
+    The serving version is the last one promoted (or rolled back to) in the
+    console or by ``make train``; before any promotion is recorded (a fresh
+    database, the tests' stacks) it is the model trained from the current data.
+    """
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.db import make_engine, make_session_factory
+    from backend.model_store import model_path
+    from backend.training.versions import serving_archive
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            serving = serving_archive(session, settings.model_dir)
+    except (OperationalError, ProgrammingError):
+        serving = None  # database not migrated yet
+    finally:
+        engine.dispose()
+    return serving or model_path(settings.model_dir)
+
+
 def serve_rasa(settings: Settings) -> None:
     """The Rasa server: REST channel and HTTP API (token-protected), loopback by default."""
-    from backend.model_store import model_path
     from backend.spacy_pipeline import build
 
     check_port(settings.rasa_host, settings.rasa_port, "RASA_PORT")
-    model = model_path(settings.model_dir)
+    model = rasa_model(settings)
     if not model.exists():
         raise SystemExit(f"还没有训练好的模型 {model}。请运行 make train（make run 会自动训练）。")
     build()  # the spaCy pipeline the model loads by path (rebuilt if var/ was cleared)

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from backend.settings import PROJECT_ROOT
@@ -42,54 +43,70 @@ def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
     return sorted(files)
 
 
-def fingerprint(root: Path = PROJECT_ROOT) -> str:
-    """A short hash of the training inputs' paths and contents and the Rasa version."""
+def fingerprint(root: Path = PROJECT_ROOT, config: Path | None = None) -> str:
+    """A short hash of the training inputs' paths and contents and the Rasa version.
+
+    ``config`` replaces ``config.yml`` when a model is trained with another
+    configuration (a smaller one in the tests, an experiment).
+    """
     from importlib.metadata import version
 
     from backend.spacy_pipeline import fingerprint as spacy_fingerprint
 
     digest = hashlib.sha256(f"rasa=={version('rasa')}\nspacy={spacy_fingerprint()}\n".encode())
     for path in training_files(root):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        if config is not None and path == root / "config.yml":
+            path = config
+            digest.update(b"config.yml\0")
+        else:
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def model_path(model_dir: Path, root: Path = PROJECT_ROOT) -> Path:
-    """Where the model for the current training inputs is (or will be)."""
-    return model_dir / f"{PREFIX}{fingerprint(root)}.tar.gz"
+def model_path(model_dir: Path, root: Path = PROJECT_ROOT, config: Path | None = None) -> Path:
+    """Where the model for the current training inputs (and ``config``) is, or will be."""
+    return model_dir / f"{PREFIX}{fingerprint(root, config)}.tar.gz"
 
 
-def train(config: Path, out_dir: Path, name: str, root: Path = PROJECT_ROOT, env: dict[str, str] | None = None) -> Path:
+def train(
+    config: Path,
+    out_dir: Path,
+    name: str,
+    root: Path = PROJECT_ROOT,
+    env: dict[str, str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> Path:
     """Train a model from ``data/`` and ``domain/`` with ``config`` into ``out_dir/name.tar.gz``.
 
-    The spaCy pipeline the config may load is built first.
+    The spaCy pipeline the config may load is built first. With ``on_line``,
+    Rasa's output is passed to it line by line (progress for the console)
+    instead of going to the terminal.
+
+    Raises:
+        subprocess.CalledProcessError: training failed (Rasa printed why).
     """
     from backend.spacy_pipeline import build
 
     build()
     out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "train",
-            "--config",
-            str(config),
-            "--domain",
-            str(root / "domain"),
-            "--data",
-            str(root / "data"),
-            "--out",
-            str(out_dir),
-            "--fixed-model-name",
-            name,
-        ],
-        check=True,
-        cwd=root,
-        env=env,
-    )
+    argv = [
+        sys.executable, "-m", "rasa", "train", "--config", str(config), "--domain", str(root / "domain"),
+        "--data", str(root / "data"), "--out", str(out_dir), "--fixed-model-name", name,
+    ]  # fmt: skip
+    if on_line is None:
+        subprocess.run(argv, check=True, cwd=root, env=env)
+    else:
+        with subprocess.Popen(
+            argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        ) as proc:
+            assert proc.stdout is not None
+            tail: list[str] = []
+            for line in proc.stdout:
+                tail = [*tail[-29:], line.rstrip()]
+                on_line(line.rstrip())
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, argv, output="\n".join(tail))
     return out_dir / f"{name}.tar.gz"
 
 

@@ -46,6 +46,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RASA_HOST", "127.0.0.1", "interface the Rasa server listens on"),
     Variable("RASA_PORT", "5005", "port of the Rasa server"),
     Variable("RASA_URL", "http://127.0.0.1:5005", "where the backend and the bridge reach Rasa"),
+    Variable(
+        "RASA_SERVER_URLS",
+        "",
+        "every Rasa server a promoted model is swapped into, comma-separated (empty: RASA_URL only)",
+    ),
     Variable("ACTIONS_HOST", "127.0.0.1", "interface the action server listens on"),
     Variable("ACTIONS_PORT", "5055", "port of the action server"),
     Variable("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook", "where Rasa reaches the action server"),
@@ -98,6 +103,7 @@ class Settings:
     rasa_host: str
     rasa_port: int
     rasa_url: str
+    rasa_server_urls: tuple[str, ...]
     actions_host: str
     actions_port: int
     action_endpoint_url: str
@@ -230,6 +236,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         rasa_host=_value(env, "RASA_HOST"),
         rasa_port=_port(env, "RASA_PORT"),
         rasa_url=_value(env, "RASA_URL").rstrip("/"),
+        rasa_server_urls=tuple(
+            url.strip().rstrip("/")
+            for url in (_value(env, "RASA_SERVER_URLS") or _value(env, "RASA_URL")).split(",")
+            if url.strip()
+        ),
         actions_host=_value(env, "ACTIONS_HOST"),
         actions_port=_port(env, "ACTIONS_PORT"),
         action_endpoint_url=_value(env, "ACTION_ENDPOINT_URL"),

@@ -6,7 +6,10 @@ notification outbox (ticket news) into the web chat and, when a bot token
 is set, the Telegram conversation, which the bridge pushes out
 (:mod:`backend.notifications`); and about once a minute it
 closes unrated tickets as 默认满意 and sends tickets that outstayed their
-level one level up (:mod:`backend.tickets.escalation`).
+level one level up (:mod:`backend.tickets.escalation`). It starts the
+training jobs queued in the console, one at a time, each in a process of
+its own (:mod:`backend.training.jobs`), so notifications never wait for a
+model to train.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
+import sys
 from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
@@ -23,9 +28,10 @@ from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.notifications import Send, chat_sender, deliver_due
 from backend.services import chat as chat_service
-from backend.settings import Settings
+from backend.settings import PROJECT_ROOT, Settings
 from backend.tickets.escalation import escalate_overdue
 from backend.tickets.satisfaction import close_unrated
+from backend.training import jobs as training_jobs
 from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -50,6 +56,30 @@ def escalation_round(*, sessions: sessionmaker[Session], now: datetime | None = 
     if moved:
         logger.info("auto-escalated %d ticket(s)", len(moved))
     return moved
+
+
+def training_round(
+    *, sessions: sessionmaker[Session], running: subprocess.Popen[bytes] | None, now: datetime | None = None
+) -> subprocess.Popen[bytes] | None:
+    """Start the queued training job when none is running; the process now running a job, if any.
+
+    The job is claimed (queued → running) before its process starts, so a
+    second worker or the next round never starts it twice; a job whose
+    process died is failed by its stopped heartbeat (:func:`training_jobs.mark_stale`).
+    """
+    if running is not None and running.poll() is None:
+        return running
+    now = now or utcnow()
+    with sessions.begin() as session:
+        training_jobs.mark_stale(session, now)
+        job = training_jobs.active(session)
+        if job is None or job.status != "queued" or not training_jobs.claim(session, int(job.id), now):
+            return None
+        job_id = int(job.id)
+    logger.info("starting training job %d", job_id)
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend", "model", "run-job", str(job_id)], cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL
+    )
 
 
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
@@ -79,11 +109,13 @@ async def run(settings: Settings) -> None:
         senders["telegram"] = chat_sender(sessions, "telegram")  # the bridge pushes it to Telegram
     logger.info("worker started (notifications to: %s)", ", ".join(sorted(senders)))
     rounds = 0
+    training: subprocess.Popen[bytes] | None = None
     try:
         while not stop.is_set():
             try:
                 await retry_round(sessions=sessions, rasa=rasa)
                 await deliver_due(sessions=sessions, senders=senders)
+                training = training_round(sessions=sessions, running=training)
                 rounds += 1
                 if rounds % CLOCK_EVERY == 1:
                     close_round(sessions=sessions, days=settings.satisfaction_default_days)
@@ -96,6 +128,12 @@ async def run(settings: Settings) -> None:
             except asyncio.TimeoutError:
                 pass
     finally:
+        if training is not None and training.poll() is None:
+            training.terminate()  # the job is recorded as interrupted; nothing is half-promoted
+            training.wait()
+            with sessions.begin() as session:
+                job_id = int(training.args[-1])  # type: ignore[index,arg-type]
+                training_jobs.interrupt(session, job_id, utcnow())
         await rasa.aclose()
         engine.dispose()
         logger.info("worker stopped")

@@ -25,6 +25,7 @@ from backend.models.registry import (
 from backend.models.residents import Resident
 from backend.models.telegram import TelegramUpdate
 from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
+from backend.models.training import ModelVersion, TrainingJob
 
 __all__ = [
     "AuditEntry",
@@ -42,6 +43,7 @@ __all__ = [
     "Grid",
     "GridMember",
     "MemberLink",
+    "ModelVersion",
     "Notification",
     "Photo",
     "Place",
@@ -56,4 +58,5 @@ __all__ = [
     "TicketEvent",
     "TicketFollower",
     "TicketSequence",
+    "TrainingJob",
 ]

@@ -1,19 +1,24 @@
 """The console's registry page and the audit trail.
 
 Staff see which street, communities, grids, estates and roads the assistant
-routes to, and who answers for each grid (phones masked); admins read every
-action taken in the console. Login and permissions: :mod:`backend.web.console_auth`.
+routes to, who answers for each grid (phones masked), the category table
+and which department answers for each public category; admins change the
+routing here (:mod:`backend.web.console_registry`) and read every action
+taken in the console. Login and permissions: :mod:`backend.web.console_auth`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from backend.categories import default_table
 from backend.console import audit
-from backend.models import CatalogueItem, Community, Department, Grid, PointsRule, Street
+from backend.models import Building, CatalogueItem, Community, Department, Grid, PointsRule, Street
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
 from backend.web.console_auth import Staff, render, staff
@@ -22,20 +27,23 @@ router = APIRouter()
 
 
 @router.get("/console", response_class=HTMLResponse, tags=["console"])
-def overview(request: Request) -> HTMLResponse:
-    """The registry overview page; a role without it starts at the tickets."""
+def overview(request: Request, done: str = "", error: str = "") -> HTMLResponse:
+    """The registry overview page (with the routing edits for admins); other roles start at the tickets."""
     with staff(request, "console.home") as me:
         if not me.can("registry.view"):
             return RedirectResponse("/console/tickets", status_code=303)  # type: ignore[return-value]
-        return _overview(request, me)
+        return _overview(request, me, done=done[:300] or None, error=error[:300] or None)
 
 
-def _overview(request: Request, me: Staff) -> HTMLResponse:
+def _overview(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
     session = me.db
     streets = session.scalars(
         select(Street).options(
             selectinload(Street.communities).selectinload(Community.grids).selectinload(Grid.members),
-            selectinload(Street.communities).selectinload(Community.grids).selectinload(Grid.buildings),
+            selectinload(Street.communities)
+            .selectinload(Community.grids)
+            .selectinload(Grid.buildings)
+            .selectinload(Building.estate),
             selectinload(Street.communities).selectinload(Community.grids).selectinload(Grid.places),
             selectinload(Street.communities).selectinload(Community.estates),
         )
@@ -54,6 +62,9 @@ def _overview(request: Request, me: Staff) -> HTMLResponse:
         items=items,
         pending=pending,
         mask_phone=mask_phone,
+        table=default_table(),
+        grids=session.scalars(select(Grid).order_by(Grid.code)).all(),
+        **extra,
     )
 
 

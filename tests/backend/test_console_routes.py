@@ -1,0 +1,88 @@
+"""The authorisation matrix over every console route the app has.
+
+The routes are read from the application itself, so a new console or
+staff-API route without an entry in :data:`EXPECTED` fails this test: each
+route must say which roles may use it. Every route is then called as
+nobody (sent to the login page, or 401 for the JSON API), and as every
+role with a valid CSRF token: the roles not listed get 403, the listed
+ones never do.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.models.accounts import ROLES
+from tests.console_client import SCOPES, console_app, login
+
+ALL = frozenset(ROLES)
+REGISTRY_READERS = frozenset({"admin", "operator", "community_staff"})
+TICKET_READERS = frozenset({"admin", "community_staff", "grid_member", "department"})
+ADMIN = frozenset({"admin"})
+
+# (method, path) → the roles that may use it. Paths use FastAPI's templates.
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/console"): ALL,  # registry readers see it, the others are sent on to their tickets
+    ("GET", "/console/audit"): ADMIN,
+    ("GET", "/console/tickets"): TICKET_READERS,
+    ("GET", "/console/tickets/{number}"): TICKET_READERS,
+    # with the sample step "progress"; every step's roles: test_console.py
+    ("POST", "/console/tickets/{number}/{step}"): frozenset({"admin", "community_staff", "grid_member"}),
+    ("GET", "/console/models"): ADMIN,
+    ("POST", "/console/models/train"): ADMIN,
+    ("POST", "/console/models/{name}/rollback"): ADMIN,
+    ("POST", "/console/registry/{edit}"): ADMIN,
+}
+PUBLIC = {("GET", "/console/login"), ("POST", "/console/login"), ("POST", "/console/logout")}
+SAMPLES = {"number": "GZ20261122-0001", "step": "progress", "name": "sst-none", "edit": "building"}
+
+
+def console_routes(app):
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith(("/console", "/api/console")):
+            for method in sorted(getattr(route, "methods", None) or ()):
+                if method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    yield method, path
+
+
+def concrete(path):
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLES.get(m.group(1), "x"), path)
+
+
+@pytest.fixture()
+def app(settings, registry):
+    with console_app(settings, registry) as app:
+        yield app
+
+
+def test_every_console_route_says_who_may_use_it(app):
+    missing = sorted(set(console_routes(app)) - set(EXPECTED) - PUBLIC)
+    assert not missing, f"console routes without an authorisation entry: {missing}"
+
+
+def test_nobody_logged_in_gets_nothing(app):
+    client = TestClient(app)
+    for method, path in EXPECTED:
+        response = client.request(method, concrete(path), data={"csrf": "x"}, follow_redirects=False)
+        if path.startswith("/api/"):
+            assert response.status_code == 401, (method, path)
+        else:
+            assert response.status_code == 303 and "/console/login" in response.headers["location"], (method, path)
+
+
+@pytest.mark.parametrize("role", list(SCOPES))
+def test_each_role_is_refused_every_route_it_may_not_use(app, role):
+    client, csrf = login(app, role)
+    for (method, path), roles in EXPECTED.items():
+        kwargs = {"data": {"csrf": csrf}} if not path.startswith("/api/") else {"headers": {"X-CSRF-Token": csrf}}
+        if method == "GET":
+            kwargs = {}
+        response = client.request(method, concrete(path), follow_redirects=False, **kwargs)
+        if role in roles:
+            assert response.status_code != 403, (method, path, role, response.text[:300])
+        else:
+            assert response.status_code == 403, (method, path, role, response.status_code)
