@@ -174,7 +174,10 @@ def volunteer_members(*, session: Session, account: ConsoleAccount) -> list[Grid
         member = session.get(GridMember, account.member_id) if account.member_id is not None else None
         return [member] if member is not None else []
     query = select(GridMember).join(Grid).order_by(GridMember.code)
-    scope = community_of(session, account)
+    try:
+        scope = community_of(session, account)
+    except NotFound:
+        return []  # an account without its community: nobody to log as
     if scope is not None:
         query = query.where(Grid.community_id == scope)
     return list(session.scalars(query))
