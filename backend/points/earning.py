@@ -69,9 +69,18 @@ def find_resident(*, session: Session, reference: str) -> Resident:
 
 
 def log_volunteer(
-    *, session: Session, member_code: str, reference: str, hours: int, log_id: str, now: datetime
+    *,
+    session: Session,
+    member_code: str,
+    reference: str,
+    hours: int,
+    log_id: str,
+    now: datetime,
+    activity: str = "",
 ) -> Award:
     """A grid member logs volunteer hours for a resident; ``log_id`` identifies the log (a retry pays once).
+
+    ``activity`` (optional, what the work was) goes into the entry's reason.
 
     The resident joins the member's community if they had none yet, so they
     appear in its monthly ranking.
@@ -88,6 +97,7 @@ def log_volunteer(
     resident = find_resident(session=session, reference=reference)
     if resident.community_id is None:
         resident.community_id = member.grid.community_id
+    what = f"：{activity.strip()}" if activity.strip() else ""
     return award(
         session=session,
         resident=resident,
@@ -98,5 +108,5 @@ def log_volunteer(
         role="grid_member",
         now=now,
         quantity=hours,
-        reason=f"志愿服务 {hours} 小时（网格员 {member.name} 记录）",
+        reason=f"志愿服务 {hours} 小时{what}（网格员 {member.name} 记录）",
     )

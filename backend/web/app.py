@@ -23,6 +23,8 @@ from backend.web import (
     console,
     console_auth,
     console_models,
+    console_points,
+    console_points_api,
     console_registry,
     console_tickets,
     health,
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_tickets.router)
     app.include_router(console_models.router)
     app.include_router(console_registry.router)
+    app.include_router(console_points.router)
+    app.include_router(console_points_api.router)
     console_auth.install_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.router)

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -104,6 +104,17 @@ def staff(request: Request, permission: str, *, csrf: str | None = None, post: b
         # The refusal is audited and committed; only then is the person turned away.
         person.audit(refusal[0], target=request.url.path, outcome="refused")
     raise Refused(refusal[1])
+
+
+def require_login_json(request: Request) -> None:
+    """A dependency for the staff JSON API: 401 before anything else (even before the body is validated).
+
+    FastAPI validates a request body before the route runs; without this a
+    caller who is not logged in would learn the body's schema from a 422.
+    """
+    with request.app.state.sessions.begin() as db:
+        if current(session=db, token=request.cookies.get(COOKIE), now=datetime.now(timezone.utc)) is None:
+            raise HTTPException(status_code=401, detail="请先登录工作台。")
 
 
 def render(request: Request, template: str, person: Staff | None, **context: Any) -> HTMLResponse:

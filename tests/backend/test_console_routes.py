@@ -22,6 +22,8 @@ ALL = frozenset(ROLES)
 REGISTRY_READERS = frozenset({"admin", "operator", "community_staff"})
 TICKET_READERS = frozenset({"admin", "community_staff", "grid_member", "department"})
 ADMIN = frozenset({"admin"})
+POINTS_READERS = frozenset({"admin", "community_staff"})  # points.view / points.catalogue
+VOLUNTEER_LOGGERS = frozenset({"admin", "community_staff", "grid_member"})
 
 # (method, path) → the roles that may use it. Paths use FastAPI's templates.
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -35,9 +37,42 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/models/train"): ADMIN,
     ("POST", "/console/models/{name}/rollback"): ADMIN,
     ("POST", "/console/registry/{edit}"): ADMIN,
+    ("GET", "/console/points"): VOLUNTEER_LOGGERS,
+    ("POST", "/console/points/lookup"): POINTS_READERS,
+    ("GET", "/console/points/residents/{code}"): POINTS_READERS,
+    ("POST", "/console/points/residents/{code}/adjust"): ADMIN,
+    ("POST", "/console/points/volunteer"): VOLUNTEER_LOGGERS,
+    ("GET", "/console/points/catalogue"): POINTS_READERS,
+    ("POST", "/console/points/catalogue"): POINTS_READERS,
+    ("POST", "/console/points/catalogue/{item}/stock"): POINTS_READERS,
+    ("GET", "/console/points/ranking"): POINTS_READERS,
+    ("GET", "/console/points/ranking.csv"): POINTS_READERS,
+    ("GET", "/api/console/points/csrf"): ALL,
+    ("GET", "/api/console/points/residents/{reference}"): POINTS_READERS,
+    ("POST", "/api/console/points/residents/{reference}/adjustments"): ADMIN,
+    ("POST", "/api/console/points/volunteer"): VOLUNTEER_LOGGERS,
+    ("GET", "/api/console/points/catalogue"): POINTS_READERS,
+    ("POST", "/api/console/points/catalogue"): POINTS_READERS,
+    ("PUT", "/api/console/points/catalogue/{item}/stock"): POINTS_READERS,
+    ("GET", "/api/console/points/ranking"): POINTS_READERS,
+}
+# Valid bodies for the JSON writes, so a refusal is the role's and not the body's.
+BODIES = {
+    "/api/console/points/residents/{reference}/adjustments": {"amount": 1, "reason": "核对"},
+    "/api/console/points/volunteer": {"resident": "R0001", "hours": 1, "member": "gm-fl-01"},
+    "/api/console/points/catalogue": {"code": "soap-x", "name": "肥皂", "cost": 5, "stock": 1},
+    "/api/console/points/catalogue/{item}/stock": {"stock": 3},
 }
 PUBLIC = {("GET", "/console/login"), ("POST", "/console/login"), ("POST", "/console/logout")}
-SAMPLES = {"number": "GZ20261122-0001", "step": "progress", "name": "sst-none", "edit": "building"}
+SAMPLES = {
+    "number": "GZ20261122-0001",
+    "step": "progress",
+    "name": "sst-none",
+    "edit": "building",
+    "code": "R0001",
+    "reference": "R0001",
+    "item": "towel",
+}
 
 
 def console_routes(app):
@@ -67,7 +102,8 @@ def test_every_console_route_says_who_may_use_it(app):
 def test_nobody_logged_in_gets_nothing(app):
     client = TestClient(app)
     for method, path in EXPECTED:
-        response = client.request(method, concrete(path), data={"csrf": "x"}, follow_redirects=False)
+        body = {"json": BODIES.get(path, {})} if path.startswith("/api/") else {"data": {"csrf": "x"}}
+        response = client.request(method, concrete(path), follow_redirects=False, **body)
         if path.startswith("/api/"):
             assert response.status_code == 401, (method, path)
         else:
@@ -78,9 +114,12 @@ def test_nobody_logged_in_gets_nothing(app):
 def test_each_role_is_refused_every_route_it_may_not_use(app, role):
     client, csrf = login(app, role)
     for (method, path), roles in EXPECTED.items():
-        kwargs = {"data": {"csrf": csrf}} if not path.startswith("/api/") else {"headers": {"X-CSRF-Token": csrf}}
         if method == "GET":
             kwargs = {}
+        elif path.startswith("/api/"):
+            kwargs = {"headers": {"X-CSRF-Token": csrf}, "json": BODIES.get(path, {})}
+        else:
+            kwargs = {"data": {"csrf": csrf}}
         response = client.request(method, concrete(path), follow_redirects=False, **kwargs)
         if role in roles:
             assert response.status_code != 403, (method, path, role, response.text[:300])
