@@ -9,6 +9,7 @@ Commands (``--help`` on each for details):
 - ``secrets init``               generate missing local secrets into var/secrets.env
 - ``model ensure|path|train|list|promote|rollback``  the Rasa models (backend/training/cli.py)
 - ``triage``                     JSON lines in, one triage result per line out (bulk pre-sorting)
+- ``retention run``              delete conversations past CONVERSATION_RETENTION_DAYS (the worker does it hourly)
 - ``preflight``                  check that every port of the stack is free
 - ``urls``                       print where to open the chat page, console and API docs
 - ``rasa ARGS…``                 the rasa CLI with endpoints.yml's variables filled in
@@ -32,6 +33,7 @@ from backend import messages
 from backend.console.cli import add_account_commands
 from backend.errors import DomainError
 from backend.gridwork.cli import add_member_commands
+from backend.log_masking import install as install_log_masking
 from backend.points.cli import add_points_commands
 from backend.settings import PROJECT_ROOT, ConfigError, Settings, load_settings, unset_secrets
 from backend.tickets.cli import add_ticket_commands
@@ -170,6 +172,23 @@ def cmd_secrets_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Delete conversations older than the retention period now (the worker does it hourly)."""
+    from datetime import datetime, timezone
+
+    from backend.db import command_line_sessions
+    from backend.retention import purge_backend, purge_tracker_store
+
+    settings = load_settings(require_secrets=False)
+    days = args.days or settings.conversation_retention_days
+    now = datetime.now(timezone.utc)
+    purged = purge_tracker_store(settings.tracker_store_url, now=now, days=days)
+    with command_line_sessions().begin() as session:
+        purge_backend(session, now=now, days=days, purged=purged)
+    print(f"已删除 {days} 天前结束的：{purged}")
+    return 0
+
+
 def cmd_preflight(args: argparse.Namespace) -> int:
     from backend.launch import PortInUse, check_port, ports
 
@@ -256,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_model_commands(sub)
 
+    retention = sub.add_parser("retention", help="conversation retention").add_subparsers(dest="action", required=True)
+    purge = retention.add_parser("run", help="delete conversations past CONVERSATION_RETENTION_DAYS now")
+    purge.add_argument("--days", type=int, help="override the retention period (days)")
+    purge.set_defaults(func=cmd_retention)
+
     sub.add_parser("preflight", help="check the stack's ports").set_defaults(func=cmd_preflight)
     sub.add_parser("urls", help="print the URLs").set_defaults(func=cmd_urls)
 
@@ -281,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         level = load_settings(require_secrets=False).log_level
     except ConfigError:
         level = "INFO"
+    install_log_masking()  # phones and ID numbers never reach a log line
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     func: Callable[[argparse.Namespace], int] = args.func

@@ -94,6 +94,7 @@ def serve_rasa(settings: Settings) -> None:
         [
             sys.executable,
             "-m",
+            "backend.run_masked",  # phones and ID numbers masked in Rasa's logs (it logs message text)
             "rasa",
             "run",
             "--enable-api",
@@ -118,7 +119,16 @@ def serve_actions(settings: Settings) -> None:
     """The action server (rasa-sdk); its bind address comes from SANIC_HOST."""
     check_port(settings.actions_host, settings.actions_port, "ACTIONS_PORT")
     _exec(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)],
+        [
+            sys.executable,
+            "-m",
+            "backend.run_masked",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.actions_port),
+        ],
         {"SANIC_HOST": settings.actions_host},
     )
 

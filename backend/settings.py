@@ -82,6 +82,11 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("TELEGRAM_WEBHOOK_HOST", "127.0.0.1", "interface the bridge's webhook listener binds (behind a proxy)"),
     Variable("TELEGRAM_WEBHOOK_PORT", "8443", "port of the bridge's webhook listener"),
+    Variable(
+        "CONVERSATION_RETENTION_DAYS",
+        "180",
+        "days a conversation is kept after its last message (Rasa's tracker store and the backend's copies)",
+    ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
@@ -119,6 +124,7 @@ class Settings:
     telegram_webhook_host: str
     telegram_webhook_port: int
     satisfaction_default_days: int
+    conversation_retention_days: int
     log_level: str
 
     @property
@@ -256,5 +262,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         telegram_webhook_host=_value(env, "TELEGRAM_WEBHOOK_HOST"),
         telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
+        conversation_retention_days=_positive(env, "CONVERSATION_RETENTION_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
     )

@@ -6,7 +6,8 @@ notification outbox (ticket news) into the web chat and, when a bot token
 is set, the Telegram conversation, which the bridge pushes out
 (:mod:`backend.notifications`); and about once a minute it
 closes unrated tickets as 默认满意 and sends tickets that outstayed their
-level one level up (:mod:`backend.tickets.escalation`). It starts the
+level one level up (:mod:`backend.tickets.escalation`); about once an
+hour it deletes conversations past their retention (:mod:`backend.retention`). It starts the
 training jobs queued in the console, one at a time, each in a process of
 its own (:mod:`backend.training.jobs`), so notifications never wait for a
 model to train.
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.notifications import Send, chat_sender, deliver_due
+from backend.retention import Purged, purge_backend, purge_tracker_store
 from backend.services import chat as chat_service
 from backend.settings import PROJECT_ROOT, Settings
 from backend.tickets.escalation import escalate_overdue
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 CLOCK_EVERY = 30  # the slow clock (default ratings) runs about once a minute
+RETENTION_EVERY = 1800  # the conversation clean-up runs about once an hour
 
 
 def close_round(*, sessions: sessionmaker[Session], days: int, now: datetime | None = None) -> list[str]:
@@ -82,6 +85,18 @@ def training_round(
     )
 
 
+def retention_round(*, sessions: sessionmaker[Session], settings: Settings, now: datetime | None = None) -> Purged:
+    """Delete conversations older than CONVERSATION_RETENTION_DAYS (:mod:`backend.retention`)."""
+    now = now or utcnow()
+    days = settings.conversation_retention_days
+    purged = purge_tracker_store(settings.tracker_store_url, now=now, days=days)
+    with sessions.begin() as session:
+        purge_backend(session, now=now, days=days, purged=purged)
+    if purged.conversations or purged.chat_messages or purged.telegram_updates:
+        logger.info("retention (%d days): deleted %s", days, purged)
+    return purged
+
+
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
     """One pass over every visitor with a due message; returns messages answered."""
     with sessions() as session:
@@ -120,6 +135,8 @@ async def run(settings: Settings) -> None:
                 if rounds % CLOCK_EVERY == 1:
                     close_round(sessions=sessions, days=settings.satisfaction_default_days)
                     escalation_round(sessions=sessions)
+                if rounds % RETENTION_EVERY == 1:
+                    retention_round(sessions=sessions, settings=settings)
             except OperationalError as exc:
                 # Database locked or unreachable: wait and try again, lose nothing.
                 logger.warning("worker: database unavailable (%s), retrying", type(exc).__name__)

@@ -1,0 +1,28 @@
+"""Run a Python module (``rasa``, ``rasa_sdk``) with personal data masked in its logs.
+
+``python -m backend.run_masked rasa run --enable-api …`` installs
+:func:`backend.log_masking.install` and then runs ``python -m rasa run
+--enable-api …`` in the same process, exactly as if it had been started
+directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``).
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+from backend.log_masking import install
+
+
+def main() -> None:
+    """Install the masking, then hand over to the module named first on the command line."""
+    if len(sys.argv) < 2:
+        raise SystemExit("usage: python -m backend.run_masked MODULE [ARGS…]")
+    module = sys.argv[1]
+    install()
+    sys.argv = [module, *sys.argv[2:]]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Phones and ID-card numbers are masked in log records however the process configured logging."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+from backend.log_masking import mask_record
+from backend.settings import PROJECT_ROOT
+
+PHONE, ID_CARD = "13912345678", "110101199003074578"
+
+
+def record(msg, *args, exc_info=None):
+    return logging.LogRecord("rasa.core.processor", logging.DEBUG, __file__, 1, msg, args or None, exc_info)
+
+
+def test_message_arguments_and_traceback_are_masked():
+    assert mask_record(record(f"Received user message '我的电话{PHONE}'")).getMessage() == (
+        "Received user message '我的电话139****5678'"
+    )
+    assert PHONE not in mask_record(record("Received user message '%s' with intent", f"电话 {PHONE}")).getMessage()
+    dict_args = logging.LogRecord("x", logging.INFO, __file__, 1, "%(text)s", ({"text": f"身份证{ID_CARD}"},), None)
+    assert ID_CARD not in mask_record(dict_args).getMessage()
+    assert PHONE not in mask_record(record("slots %s", {"phone": PHONE})).getMessage()
+    assert mask_record(record("count %d", 13912345678)).getMessage() == "count 13912345678"  # numbers stay numbers
+    try:
+        raise ValueError(f"bad phone {PHONE}")
+    except ValueError:
+        failing = mask_record(record("action failed", exc_info=sys.exc_info()))
+    formatted = logging.Formatter().format(failing)
+    assert "ValueError: bad phone 139****5678" in formatted and PHONE not in formatted
+
+
+def test_the_masked_runner_masks_a_module_that_sets_up_its_own_logging(tmp_path):
+    """``python -m backend.run_masked MODULE`` runs MODULE as __main__ with masked records, like Rasa's."""
+    (tmp_path / "chatty.py").write_text(
+        "import logging, sys\n"
+        "if __name__ == '__main__':\n"
+        "    logging.basicConfig(stream=sys.stdout, level=logging.DEBUG, force=True)\n"
+        f"    logging.getLogger('rasa.core.processor').debug('Received %r', '电话{PHONE} 身份证{ID_CARD}')\n"
+        "    print('argv', sys.argv[1:])\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{tmp_path}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "backend.run_masked", "chatty", "--port", "1"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "139****5678" in out and "110101********4578" in out and "argv ['--port', '1']" in out
+    assert PHONE not in out and ID_CARD not in out
