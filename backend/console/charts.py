@@ -18,11 +18,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
-WIDTH = 480
-FONT = 13
-ROW = 24  # one row of a stacked chart
-BAR = 16
-GROUPED_BAR = 12
+WIDTH = 400
+FONT = 14
+ROW = 28  # one row of a stacked chart
+BAR = 18
+GROUPED_BAR = 13
 MIN_BAR = 1.0  # the narrowest bar drawn for a value above zero
 PAD = 6
 MAX_LABEL_SHARE = 0.38  # the label column never takes more of the width than this

@@ -321,21 +321,20 @@ def _cell(value: Cell) -> Cell:
 @router.get("/console/stats/{name}.csv", tags=["console"])
 def stats_csv(request: Request, name: str, start: str = "", end: str = "", community: str = "") -> Response:
     """One figure's table as CSV: UTF-8 with a BOM, the header in Chinese with the codes."""
-    if name not in FIGURES:
-        raise HTTPException(status_code=404, detail="没有这张统计表。")
     with staff(request, "stats.view") as me:
+        if name not in FIGURES:
+            raise HTTPException(status_code=404, detail="没有这张统计表。")
         try:
             filters = _filters(me, start[:20], end[:20], community[:32])
         except BadFilter as exc:
             return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
         figure = FIGURES[name](me, filters)
-        me.audit("stats.export", target=name, period=f"{filters.monthly.first}~{filters.monthly.last}",
-                 community=filters.community_name)  # fmt: skip
+        period = filters.weekly if name.startswith("weekly") else filters.monthly
+        me.audit("stats.export", target=name, period=f"{period.first}~{period.last}", community=filters.community_name)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([f"{zh}（{code}）" for zh, code in figure.columns])
         writer.writerows([[_cell(v) for v in row] for row in figure.rows])
-        period = filters.weekly if name.startswith("weekly") else filters.monthly
         filename = f"stats-{name}-{period.first}_{period.last}.csv"
         return Response(
             "\ufeff" + out.getvalue(),

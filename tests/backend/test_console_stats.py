@@ -262,3 +262,4 @@ def test_exports_are_audited(world, app):  # noqa: F811
     with world() as s:
         entry = s.scalars(select(AuditEntry).filter_by(action="stats.export")).one()
         assert entry.target == "points-month"
+        assert entry.detail == {"period": "2025-10-06~2025-11-02", "community": "全街道"}
