@@ -167,13 +167,13 @@ def test_on_time_satisfaction_and_points_for_the_whole_street(world, app):  # no
     # one community chosen by an operator
     fl = client.get(f"/console/stats?{PERIOD}&community=fl").text
     assert table(fl, "on-time-community") == [["枫林社区", "fl", "5", "1", "20.0%"]]
-    assert "统计 · 枫林社区" in fl
+    assert "统计 · 枫林社区" in fl and "只统计您所在社区的数字" not in fl
 
 
 def test_community_staff_see_only_their_community_whatever_the_query_says(world, app):  # noqa: F811
     client, _ = login(app, "community_staff")  # 枫林
     page = client.get(f"/console/stats?{PERIOD}&community=wj").text
-    assert "统计 · 枫林社区" in page and 'name="community"' not in page
+    assert "统计 · 枫林社区" in page and 'name="community"' not in page and "只统计您所在社区的数字" in page
     assert [r[2:] for r in table(page, "weekly-matter")] == [
         ["1", "2", "0", "3"], ["0", "1", "0", "1"], ["0", "0", "0", "0"], ["0", "1", "0", "1"],
     ]  # fmt: skip
