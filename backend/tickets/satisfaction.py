@@ -105,6 +105,7 @@ class Rate:
     group: str
     rated: int
     satisfied: int
+    code: str = ""  # the community or category code, or the month (YYYY-MM); "" for no community
 
     @property
     def rate(self) -> float:
@@ -112,26 +113,43 @@ class Rate:
         return round(self.satisfied / self.rated, 4) if self.rated else 0.0
 
 
-def satisfaction_rates(*, session: Session, by: str) -> list[Rate]:
-    """Satisfaction per ``community``, ``category`` or ``month`` (district months), over all rated tickets."""
-    rows = session.execute(
-        select(Ticket.community_id, Ticket.category, Ticket.rated_at, Ticket.satisfaction).where(
-            Ticket.satisfaction.is_not(None)
-        )
-    ).all()
-    names = {c.id: str(c.name) for c in session.scalars(select(Community))}
+def satisfaction_rates(
+    *,
+    session: Session,
+    by: str,
+    community_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Rate]:
+    """Satisfaction per ``community``, ``category`` or ``month`` (district months), over rated tickets.
+
+    ``community_id`` keeps one community's tickets; ``since`` / ``until``
+    keep tickets rated in [since, until) (the console's date range).
+    """
+    if by not in ("community", "category", "month"):
+        raise InvalidInput("只能按 community、category 或 month 统计。")
+    query = select(Ticket.community_id, Ticket.category, Ticket.rated_at, Ticket.satisfaction).where(
+        Ticket.satisfaction.is_not(None)
+    )
+    if community_id is not None:
+        query = query.where(Ticket.community_id == community_id)
+    if since is not None:
+        query = query.where(Ticket.rated_at >= since)
+    if until is not None:
+        query = query.where(Ticket.rated_at < until)
+    communities = {c.id: (str(c.name), str(c.code)) for c in session.scalars(select(Community))}
     table = default_table()
-    groups: dict[str, list[int]] = {}
-    for community_id, category, rated_at, satisfaction in rows:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for ticket_community, category, rated_at, satisfaction in session.execute(query):
         if by == "community":
-            key = names.get(community_id, "未定位")
+            key = communities.get(ticket_community, ("未定位", ""))
         elif by == "category":
-            key = table.categories[category].name if category in table.categories else str(category)
-        elif by == "month":
-            key = f"{rated_at.astimezone(DISTRICT_TZ):%Y-%m}"
+            name = table.categories[category].name if category in table.categories else str(category)
+            key = (name, str(category))
         else:
-            raise InvalidInput("只能按 community、category 或 month 统计。")
+            month = f"{rated_at.astimezone(DISTRICT_TZ):%Y-%m}"
+            key = (month, month)
         counts = groups.setdefault(key, [0, 0])
         counts[0] += 1
         counts[1] += 0 if satisfaction == "unsatisfied" else 1
-    return [Rate(group=g, rated=c[0], satisfied=c[1]) for g, c in sorted(groups.items())]
+    return [Rate(group=g, rated=c[0], satisfied=c[1], code=code) for (g, code), c in sorted(groups.items())]

@@ -26,6 +26,7 @@ from backend.web import (
     console_points,
     console_points_api,
     console_registry,
+    console_stats,
     console_tickets,
     health,
     stats,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_registry.router)
     app.include_router(console_points.router)
     app.include_router(console_points_api.router)
+    app.include_router(console_stats.router)
     console_auth.install_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.router)

@@ -37,6 +37,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/models/train"): ADMIN,
     ("POST", "/console/models/{name}/rollback"): ADMIN,
     ("POST", "/console/registry/{edit}"): ADMIN,
+    ("GET", "/console/stats"): REGISTRY_READERS,  # stats.view: admin, operator, community staff
+    ("GET", "/console/stats/{name}.csv"): REGISTRY_READERS,
     ("GET", "/console/points"): VOLUNTEER_LOGGERS,
     ("POST", "/console/points/lookup"): POINTS_READERS,
     ("GET", "/console/points/residents/{code}"): POINTS_READERS,
