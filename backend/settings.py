@@ -78,6 +78,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TELEGRAM_WEBHOOK_HOST", "127.0.0.1", "interface the bridge's webhook listener binds (behind a proxy)"),
     Variable("TELEGRAM_WEBHOOK_PORT", "8443", "port of the bridge's webhook listener"),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
+    Variable(
+        "REVIEW_CONFIDENCE_THRESHOLD",
+        "0.5",
+        "a resident message the NLU was less sure of than this goes to the console's review queue",
+    ),
+    Variable(
+        "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
+    ),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
 
@@ -114,6 +122,8 @@ class Settings:
     telegram_webhook_port: int
     satisfaction_default_days: int
     log_level: str
+    review_confidence_threshold: float
+    review_nlu_file: Path
 
     @property
     def web_url(self) -> str:
@@ -186,6 +196,17 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _fraction(env: Mapping[str, str], name: str) -> float:
+    raw = _value(env, name)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} 应是 0 到 1 之间的数 / must be a number from 0 to 1")
+    return value
+
+
 def _value(env: Mapping[str, str], name: str) -> str:
     var = _BY_NAME[name]
     value = env.get(name)
@@ -246,4 +267,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
+        review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
+        review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
     )
