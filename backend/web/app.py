@@ -18,7 +18,18 @@ from fastapi.templating import Jinja2Templates
 
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
-from backend.web import chat, console, console_auth, console_tickets, health, stats, tickets, triage
+from backend.web import (
+    chat,
+    console,
+    console_auth,
+    console_conversations,
+    console_review,
+    console_tickets,
+    health,
+    stats,
+    tickets,
+    triage,
+)
 from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -57,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_auth.router)
     app.include_router(console.router)
     app.include_router(console_tickets.router)
+    app.include_router(console_conversations.router)
+    app.include_router(console_review.router)
     console_auth.install_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.router)
