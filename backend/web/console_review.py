@@ -74,9 +74,13 @@ def review(request: Request, status: str = "open", reason: str = "", page: int =
 
 
 @router.post("/console/review/{item_id}/label", tags=["console"])
-def label(request: Request, item_id: int, csrf: str = Form(""), choice: str = Form("")) -> Response:
-    """Label one queued message (an intent, or "ignore")."""
+def label(
+    request: Request, item_id: int, csrf: str = Form(""), choice: str = Form(""), ignore: str = Form("")
+) -> Response:
+    """Label one queued message (an intent, or "ignore" — the 忽略 button)."""
     settings = request.app.state.settings
+    if ignore:
+        choice = review_queue.IGNORE
     with staff(request, "review.label", csrf=csrf, post=True) as me:
         item = me.db.get(ReviewItem, item_id)
         if item is None:

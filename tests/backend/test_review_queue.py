@@ -234,7 +234,7 @@ def test_ignore_writes_nothing_and_an_unknown_intent_is_refused(app, store, revi
     for bad in ("drop_table", "nlu_fallback", "action_submit_report", ""):
         response = client.post(f"/console/review/{well}/label", data={"csrf": csrf, "choice": bad})
         assert response.status_code == 400 and "没有这个意图" in response.text, bad
-    ignored = client.post(f"/console/review/{well}/label", data={"csrf": csrf, "choice": "ignore"})
+    ignored = client.post(f"/console/review/{well}/label", data={"csrf": csrf, "choice": "road", "ignore": "1"})
     assert "已忽略" in ignored.text
     assert not review_path.exists()
     with app.state.sessions() as s:
