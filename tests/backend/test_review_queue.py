@@ -206,6 +206,10 @@ def test_an_admin_labels_and_the_review_file_is_valid_masked_and_deduplicated(ap
     client, _ = login(app, "admin")
     page = client.get("/console/review")
     assert page.status_code == 200 and "采纳" in page.text and PHONE not in page.text
+    rows = {row.split("</tr>")[0] for row in page.text.split("<tr")[2:]}
+    hum = next(r for r in rows if HUM in r)
+    assert "pollution" in hum and 'value="pollution" selected' not in hum  # a fallback's guess is not offered
+    assert 'value="elevator" selected' in next(r for r in rows if KNOWN in r)  # an unsure one's is
     csrf = csrf_of(client, "/console/review")
 
     def label(text, choice):
