@@ -1,16 +1,20 @@
 """Masking of personal data for every page, export and log line.
 
 Phone numbers show as 138****5678, the way residents are used to seeing
-them on receipts; mainland ID-card numbers keep only their first 6 and last
-4 characters.
+them on receipts (also when written 138-1234-5678 or +86 138…); landlines
+keep their area code and last 4 digits (0571-****6666); mainland ID-card
+numbers keep only their first 6 and last 4 characters; a bank card number
+(16–19 digits, maybe in groups of 4) only its last 4.
 """
 
 from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+_BANK_CARD = re.compile(r"(?<![\d*])\d(?:[- ]?\d){15,18}(?![\d*])")  # 16-19 digits, maybe grouped
+_LANDLINE = re.compile(r"(?<![\d*])\(?(0\d{2,3})\)?[- ]?(\d{3,4})[- ]?(\d{4})(?![\d*])")
 
 
 def mask_phone(phone: str | None) -> str:
@@ -26,6 +30,8 @@ def mask_phone(phone: str | None) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every mainland mobile number and ID-card number inside free text."""
+    """Mask every mainland mobile, landline, ID-card and bank card number inside free text."""
     text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(3)}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _BANK_CARD.sub(lambda m: "****" + re.sub(r"\D", "", m.group(0))[-4:], text)
+    return _LANDLINE.sub(lambda m: f"{m.group(1)}-****{m.group(3)}", text)

@@ -88,6 +88,14 @@ VARIABLES: tuple[Variable, ...] = (
         "days a conversation is kept after its last message (Rasa's tracker store and the backend's copies)",
     ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
+    Variable(
+        "REVIEW_CONFIDENCE_THRESHOLD",
+        "0.5",
+        "a resident message the NLU was less sure of than this goes to the console's review queue",
+    ),
+    Variable(
+        "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
+    ),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
 
@@ -126,6 +134,8 @@ class Settings:
     satisfaction_default_days: int
     conversation_retention_days: int
     log_level: str
+    review_confidence_threshold: float
+    review_nlu_file: Path
 
     @property
     def web_url(self) -> str:
@@ -198,6 +208,17 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+def _fraction(env: Mapping[str, str], name: str) -> float:
+    raw = _value(env, name)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} 应是 0 到 1 之间的数 / must be a number from 0 to 1")
+    return value
+
+
 def _value(env: Mapping[str, str], name: str) -> str:
     var = _BY_NAME[name]
     value = env.get(name)
@@ -264,4 +285,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
         conversation_retention_days=_positive(env, "CONVERSATION_RETENTION_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
+        review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
+        review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
     )

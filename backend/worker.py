@@ -5,7 +5,8 @@ Rasa restarting), in order per visitor, with back-off; and it delivers the
 notification outbox (ticket news) into the web chat and, when a bot token
 is set, the Telegram conversation, which the bridge pushes out
 (:mod:`backend.notifications`); and about once a minute it
-closes unrated tickets as 默认满意 and sends tickets that outstayed their
+closes unrated tickets as 默认满意, queues the messages Rasa was unsure of
+for review (:mod:`backend.console.review_queue`), and sends tickets that outstayed their
 level one level up (:mod:`backend.tickets.escalation`); about once an
 hour it deletes conversations past their retention (:mod:`backend.retention`). It starts the
 training jobs queued in the console, one at a time, each in a process of
@@ -25,6 +26,8 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.console.conversations import TrackerUnavailable, read_only_engine
+from backend.console.review_queue import scan
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.notifications import Send, chat_sender, deliver_due
@@ -97,6 +100,23 @@ def retention_round(*, sessions: sessionmaker[Session], settings: Settings, now:
     return purged
 
 
+def review_round(*, sessions: sessionmaker[Session], settings: Settings) -> int:
+    """Queue the resident messages Rasa was unsure of since the last round (the console's 待标注)."""
+    try:
+        with sessions.begin() as session:
+            added = scan(
+                session=session,
+                tracker=read_only_engine(settings.tracker_store_url),
+                threshold=settings.review_confidence_threshold,
+            )
+    except TrackerUnavailable as exc:  # Rasa has not written its store yet
+        logger.debug("review scan skipped: %s", exc)
+        return 0
+    if added:
+        logger.info("queued %d unsure message(s) for review", added)
+    return added
+
+
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
     """One pass over every visitor with a due message; returns messages answered."""
     with sessions() as session:
@@ -135,6 +155,7 @@ async def run(settings: Settings) -> None:
                 if rounds % CLOCK_EVERY == 1:
                     close_round(sessions=sessions, days=settings.satisfaction_default_days)
                     escalation_round(sessions=sessions)
+                    review_round(sessions=sessions, settings=settings)
                 if rounds % RETENTION_EVERY == 1:
                     retention_round(sessions=sessions, settings=settings)
             except OperationalError as exc:

@@ -23,6 +23,7 @@ from backend.models.registry import (
     Street,
 )
 from backend.models.residents import Resident
+from backend.models.review import ReviewCursor, ReviewItem
 from backend.models.telegram import TelegramUpdate
 from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
 from backend.models.training import ModelVersion, TrainingJob
@@ -52,6 +53,8 @@ __all__ = [
     "PointsRule",
     "Redemption",
     "Resident",
+    "ReviewCursor",
+    "ReviewItem",
     "Street",
     "TelegramUpdate",
     "Ticket",

@@ -22,10 +22,12 @@ from backend.web import (
     chat,
     console,
     console_auth,
+    console_conversations,
     console_models,
     console_points,
     console_points_api,
     console_registry,
+    console_review,
     console_stats,
     console_tickets,
     health,
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_points.router)
     app.include_router(console_points_api.router)
     app.include_router(console_stats.router)
+    app.include_router(console_conversations.router)
+    app.include_router(console_review.router)
     console_auth.install_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.router)

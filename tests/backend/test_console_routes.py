@@ -22,6 +22,7 @@ ALL = frozenset(ROLES)
 REGISTRY_READERS = frozenset({"admin", "operator", "community_staff"})
 TICKET_READERS = frozenset({"admin", "community_staff", "grid_member", "department"})
 ADMIN = frozenset({"admin"})
+CONVERSATION_READERS = frozenset({"admin", "operator"})  # a grid member reads no conversation log
 POINTS_READERS = frozenset({"admin", "community_staff"})  # points.view / points.catalogue
 VOLUNTEER_LOGGERS = frozenset({"admin", "community_staff", "grid_member"})
 
@@ -39,6 +40,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/registry/{edit}"): ADMIN,
     ("GET", "/console/stats"): REGISTRY_READERS,  # stats.view: admin, operator, community staff
     ("GET", "/console/stats/{name}.csv"): REGISTRY_READERS,
+    ("GET", "/console/conversations"): CONVERSATION_READERS,
+    ("GET", "/console/conversations/export.jsonl"): CONVERSATION_READERS,
+    ("GET", "/console/conversations/export.csv"): CONVERSATION_READERS,
+    ("GET", "/console/conversations/{sender}"): CONVERSATION_READERS,
+    ("POST", "/console/conversations/{sender}/flag"): CONVERSATION_READERS,
+    ("GET", "/console/review"): CONVERSATION_READERS,
+    ("POST", "/console/review/{item_id}/label"): ADMIN,
     ("GET", "/console/points"): VOLUNTEER_LOGGERS,
     ("POST", "/console/points/lookup"): POINTS_READERS,
     ("GET", "/console/points/residents/{code}"): POINTS_READERS,
@@ -74,6 +82,8 @@ SAMPLES = {
     "code": "R0001",
     "reference": "R0001",
     "item": "towel",
+    "sender": "web:nobody",
+    "item_id": "1",
 }
 
 

@@ -1,7 +1,7 @@
 """model versions and training jobs
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-22 07:53:32.454603
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import backend.models.base
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,47 @@
+"""Masking of personal data in free text: what is hidden, and what is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.privacy import mask_phone, mask_text
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("电话13812345678", "电话138****5678"),
+        ("打138-1234-5678或者139 8765 4321", "打138****5678或者139****4321"),
+        ("+86 13812345678", "+86 138****5678"),
+        ("身份证110101199003071234", "身份证110101********1234"),
+        ("身份证11010119900307123X。", "身份证110101********123X。"),
+        ("座机0571-88886666", "座机0571-****6666"),
+        ("座机(010)12345678", "座机010-****5678"),
+        ("打 021 6123 4567 找物业", "打 021-****4567 找物业"),
+        ("卡号6222021234567890123", "卡号****0123"),
+        ("卡号 6222 0212 3456 7890", "卡号 ****7890"),
+    ],
+)
+def test_personal_numbers_are_masked(raw, masked):
+    assert mask_text(raw) == masked
+    assert mask_text(mask_text(raw)) == masked  # masking twice changes nothing
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "工单GZ20261122-0001办得怎么样",
+        "3号楼2单元1502室",
+        "2026-11-22 早上8点",
+        "枫林苑12号楼，电梯停了3天",
+        "积分1200分",
+    ],
+)
+def test_other_numbers_stay(text):
+    assert mask_text(text) == text
+
+
+def test_mask_phone_keeps_the_last_four():
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("88886666") == "****6666"
+    assert mask_phone("") == ""
