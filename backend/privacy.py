@@ -4,17 +4,22 @@ Phone numbers show as 138****5678, the way residents are used to seeing
 them on receipts (also when written 138-1234-5678 or +86 138…); landlines
 keep their area code and last 4 digits (0571-****6666); mainland ID-card
 numbers keep only their first 6 and last 4 characters; a bank card number
-(16–19 digits, maybe in groups of 4) only its last 4.
+(16–19 digits, maybe in groups of 4) only its last 4. Numbers are found
+also in JSON with escaped Chinese (``"\\u8bc1320102…"``), the way Rasa logs
+its events.
 """
 
 from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"(?<!\d)((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
-_BANK_CARD = re.compile(r"(?<![\d*])\d(?:[- ]?\d){15,18}(?![\d*])")  # 16-19 digits, maybe grouped
-_LANDLINE = re.compile(r"(?<![\d*])\(?(0\d{2,3})\)?[- ]?(\d{3,4})[- ]?(\d{4})(?![\d*])")
+# Right after a JSON escape (\u8bc1 is 证, as Rasa logs and stores text) a number starts even though
+# the escape ends in a hex digit; otherwise the usual "no digit (or letter) before it".
+_ESCAPED = r"(?<=\\u[0-9a-fA-F]{4})"
+_MOBILE = re.compile(rf"(?:{_ESCAPED}|(?<!\d))((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{{4}})[- ]?(\d{{4}})(?!\d)")
+_ID_CARD = re.compile(rf"(?:{_ESCAPED}|(?<![0-9A-Za-z]))(\d{{6}})(\d{{8}})(\d{{3}}[\dXx])(?![0-9A-Za-z])")
+_BANK_CARD = re.compile(rf"(?:{_ESCAPED}|(?<![\d*]))\d(?:[- ]?\d){{15,18}}(?![\d*])")  # 16-19 digits, maybe grouped
+_LANDLINE = re.compile(rf"(?:{_ESCAPED}|(?<![\d*]))\(?(0\d{{2,3}})\)?[- ]?(\d{{3,4}})[- ]?(\d{{4}})(?![\d*])")
 
 
 def mask_phone(phone: str | None) -> str:

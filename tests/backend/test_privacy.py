@@ -45,3 +45,15 @@ def test_mask_phone_keeps_the_last_four():
     assert mask_phone("13812345678") == "138****5678"
     assert mask_phone("88886666") == "****6666"
     assert mask_phone("") == ""
+
+
+def test_numbers_inside_json_with_escaped_chinese_are_masked():
+    """Rasa logs events as JSON with \\uXXXX escapes: the escape ends in a hex digit right before the number."""
+    import json
+
+    logged = json.dumps({"text": "身份证320102198805126633，电话13765432198，卡号6222020200112233445"})
+    masked = mask_text(logged)
+    for number in ("320102198805126633", "13765432198", "6222020200112233445"):
+        assert number not in masked
+    assert "320102********6633" in masked and "137****2198" in masked
+    assert json.loads(masked)["text"].startswith("身份证320102********6633")
