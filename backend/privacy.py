@@ -5,8 +5,8 @@ them on receipts (also when written 138-1234-5678 or +86 138…); landlines
 keep their area code and last 4 digits (0571-****6666); mainland ID-card
 numbers keep only their first 6 and last 4 characters; a bank card number
 (16–19 digits, maybe in groups of 4) only its last 4. Numbers are found
-also in JSON with escaped Chinese (``"\\u8bc1320102…"``), the way Rasa logs
-its events.
+also in JSON with escaped Chinese (证 written as a u8bc1 escape right before
+the number), the way Rasa logs its events.
 """
 
 from __future__ import annotations
