@@ -13,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV := scripts/with-env.sh
 
-.PHONY: help setup secrets db train run test evaluate benchmark lint typecheck validate pytest conversation-tests chromium lock clean
+.PHONY: help setup secrets db train run test evaluate benchmark lint typecheck validate pytest pytest-production conversation-tests chromium lock clean
 
 help:
 	@echo "make run    - set up and start the assistant (chat page, console, Rasa, actions, worker)"
@@ -41,7 +41,7 @@ run: setup secrets db train
 	@$(ENV) $(PY) -m backend urls
 	@exec $(ENV) scripts/start-stack.sh
 
-test: setup secrets db train lint typecheck validate chromium pytest conversation-tests
+test: setup secrets db train lint typecheck validate chromium pytest pytest-production conversation-tests
 	@echo "make test: 全部通过 / all checks passed"
 
 evaluate: train
@@ -64,6 +64,15 @@ chromium:
 
 pytest: setup
 	$(ENV) $(PY) -m pytest
+
+# The backend, action and end-to-end suites again on the production profile: PostgreSQL for the
+# backend and Rasa's tracker store, Redis for Rasa's lock store (installed from Debian when missing,
+# run on loopback ports under var/test-services/, stopped afterwards).
+pytest-production: setup
+	@scripts/test-services.sh start
+	@set -a; eval "$$(scripts/test-services.sh env)"; set +a; \
+	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/e2e; \
+	  status=$$?; scripts/test-services.sh stop; exit $$status
 
 conversation-tests: train
 	$(ENV) $(PY) -m backend rasa test core --e2e --stories tests/test_stories.yml --model "$$($(ENV) $(PY) -m backend model path)" --out results/conversations --fail-on-prediction-errors

@@ -61,6 +61,12 @@ VARIABLES: tuple[Variable, ...] = (
         "sqlite:///var/rasa_tracker.db",
         "Rasa's tracker store (SQLAlchemy URL; postgresql://user:pass@host:5432/db in production)",
     ),
+    Variable(
+        "REDIS_URL",
+        "",
+        "Redis for Rasa's lock store, needed when several Rasa servers share conversations "
+        "(redis://:password@host:6379/1); empty means an in-memory lock store (one Rasa server)",
+    ),
     Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
     Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),
     Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
@@ -123,6 +129,7 @@ class Settings:
     web_host: str
     web_port: int
     tracker_store_url: str
+    redis_url: str
     model_dir: Path
     upload_dir: Path
     telegram_bot_token: str
@@ -153,7 +160,14 @@ class Settings:
         from sqlalchemy.engine import make_url
 
         tracker = make_url(self.tracker_store_url)
+        lock = make_url(self.redis_url) if self.redis_url else None
         return {
+            # Rasa's lock store: Redis when several Rasa servers share conversations, else in memory.
+            "LOCK_STORE_TYPE": "redis" if lock else "in_memory",
+            "LOCK_STORE_HOST": (lock.host or "127.0.0.1") if lock else "",
+            "LOCK_STORE_PORT": str(lock.port or 6379) if lock else "6379",
+            "LOCK_STORE_DB": (lock.database or "1") if lock else "1",
+            "LOCK_STORE_PASSWORD": (lock.password or "") if lock else "",
             "ACTION_ENDPOINT_URL": self.action_endpoint_url,
             "TRACKER_STORE_URL": self.tracker_store_url,
             "TRACKER_DB_DIALECT": tracker.get_backend_name(),
@@ -274,6 +288,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         web_host=_value(env, "WEB_HOST"),
         web_port=_port(env, "WEB_PORT"),
         tracker_store_url=_sqlite_under_root(_value(env, "TRACKER_STORE_URL")),
+        redis_url=_value(env, "REDIS_URL"),
         model_dir=_under_root(_value(env, "MODEL_DIR")),
         upload_dir=_under_root(_value(env, "UPLOAD_DIR")),
         telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),

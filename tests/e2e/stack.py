@@ -15,12 +15,31 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from backend.settings import PROJECT_ROOT
+
+# Set by `make test`'s production-profile run (scripts/test-services.sh env): the same end-to-end
+# tests then run on PostgreSQL (backend and Rasa's tracker store) and Redis (Rasa's lock store).
+POSTGRES_ADMIN_URL = os.environ.get("E2E_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("E2E_REDIS_URL", "")
+
+
+def fresh_postgres_database(admin_url: str, prefix: str) -> str:
+    """Create an empty database next to ``admin_url``'s; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", future=True)
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def free_port() -> int:
@@ -59,6 +78,11 @@ class Stack:
                 "PYTHONWARNINGS": "ignore",
             }
         )
+        if POSTGRES_ADMIN_URL:  # the production profile: PostgreSQL for both stores, Redis for the lock store
+            env["DATABASE_URL"] = fresh_postgres_database(POSTGRES_ADMIN_URL, "e2e")
+            env["TRACKER_STORE_URL"] = fresh_postgres_database(POSTGRES_ADMIN_URL, "e2e_tracker")
+        if REDIS_URL:
+            env["REDIS_URL"] = REDIS_URL
         stack = cls(workdir=workdir, env=env)
         for command in (["db", "upgrade"], ["demo", "load"]):
             subprocess.run([sys.executable, "-m", "backend", *command], env=env, cwd=PROJECT_ROOT, check=True)
@@ -86,10 +110,11 @@ class Stack:
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout
 
-    def start(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+    def start(self, name: str, extra_env: dict[str, str] | None = None, serve: str | None = None) -> None:
+        """Start ``python -m backend serve SERVE`` (SERVE defaults to NAME) as the process called NAME."""
         log = (self.workdir / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "backend", "serve", name],
+            [sys.executable, "-m", "backend", "serve", serve or name],
             env={**self.env, **(extra_env or {})},
             cwd=PROJECT_ROOT,
             stdout=log,
