@@ -15,6 +15,7 @@ message naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -82,6 +83,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("TELEGRAM_WEBHOOK_HOST", "127.0.0.1", "interface the bridge's webhook listener binds (behind a proxy)"),
     Variable("TELEGRAM_WEBHOOK_PORT", "8443", "port of the bridge's webhook listener"),
+    Variable(
+        "OPEN311_API_KEYS",
+        "",
+        "Open311 clients allowed to file requests, comma-separated name:key pairs (empty: filing off, reading on)",
+        secret=True,
+    ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
@@ -120,6 +127,7 @@ class Settings:
     telegram_webhook_port: int
     satisfaction_default_days: int
     log_level: str
+    open311_api_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def web_url(self) -> str:
@@ -192,6 +200,33 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_API_KEY = re.compile(r"[A-Za-z0-9_.~+/=-]{16,256}")
+
+
+def _api_keys(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """``name:key,name:key`` → ((name, key), ...).
+
+    The name is who filed (it becomes part of the resident's channel
+    identity), so it is short and plain; a key shorter than 16 characters is
+    refused because a guessable key would let anyone file tickets.
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in _value(env, name).split(","):
+        if not item.strip():
+            continue
+        client, sep, key = item.strip().partition(":")
+        if not sep or not _CLIENT_NAME.fullmatch(client) or not _API_KEY.fullmatch(key):
+            raise ConfigError(
+                f"{name} 的每一项应为 名称:密钥（名称 1–32 个字母数字，密钥至少 16 个字符）"
+                " / each item must be name:key (name 1-32 of A-Z a-z 0-9 _ . -, key 16+ characters)"
+            )
+        if client in {c for c, _ in pairs}:
+            raise ConfigError(f"{name} 里的名称 {client} 重复了 / client name {client} appears twice")
+        pairs.append((client, key))
+    return tuple(pairs)
+
+
 def _value(env: Mapping[str, str], name: str) -> str:
     var = _BY_NAME[name]
     value = env.get(name)
@@ -257,4 +292,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
+        open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
     )
