@@ -28,6 +28,7 @@ from backend.web import (
     console_registry,
     console_tickets,
     health,
+    open311,
     stats,
     tickets,
     triage,
@@ -79,4 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(triage.router)
     app.include_router(tickets.router)
     app.include_router(stats.router)
+    app.include_router(open311.router)
     return app
