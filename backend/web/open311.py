@@ -23,6 +23,7 @@ from backend.open311 import (
     Open311Error,
     bad,
     client_for_key,
+    department_names,
     file_request,
     find_requests,
     now_utc,
@@ -144,12 +145,14 @@ def list_requests(fmt: str, request: Request) -> Response:
     """Requests by id, code, status and date window; newest first, at most 1000."""
     try:
         _format(fmt)
-        query = {k: v for k, v in request.query_params.items()}
+        # A filter given several times (service_code=road&service_code=traffic) counts as a comma list.
+        query = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
         client = _client(request, query.get("api_key"))
         table = default_table()
         with request.app.state.sessions.begin() as session:
             tickets = find_requests(session=session, table=table, query=query, client=client, now=now_utc())
-            body = [request_record(session, table, t) for t in tickets]
+            departments = department_names(session)
+            body = [request_record(table, departments, t) for t in tickets]
         return _answer(fmt, body, "service_requests", "request")
     except Open311Error as exc:
         return _error(fmt, exc)
@@ -172,7 +175,7 @@ def get_request(service_request_id: str, fmt: str, request: Request, api_key: st
             )
             if not tickets:
                 raise Open311Error(404, "没有这个诉求 / no such service request")
-            body = [request_record(session, table, tickets[0])]
+            body = [request_record(table, department_names(session), tickets[0])]
         return _answer(fmt, body, "service_requests", "request")
     except Open311Error as exc:
         return _error(fmt, exc)

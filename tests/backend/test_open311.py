@@ -432,3 +432,25 @@ def test_a_list_stops_at_1000_newest_first(client, sessions):
     listed = client.get("/open311/v2/requests.json").json()
     assert len(listed) == 1000
     assert [r["service_request_id"] for r in listed] == numbers[:1000]
+
+
+def test_a_client_name_with_an_underscore_does_not_see_a_lookalike_clients_private_matters(
+    registry, database_url, tmp_path
+):
+    """``_`` is a LIKE wildcard: ``a_b:`` must not match the identities of ``aXb:``."""
+    with make_client(database_url, tmp_path, f"a_b:{KEY},aXb:{OTHER_KEY}") as client:
+        [filed] = post(client, **spec_example(api_key=OTHER_KEY, service_code="home_repair")).json()
+        assert client.get("/open311/v2/requests.json", params={"api_key": KEY}).json() == []
+        theirs = client.get("/open311/v2/requests.json", params={"api_key": OTHER_KEY}).json()
+        assert [r["service_request_id"] for r in theirs] == [filed["service_request_id"]]
+
+
+def test_a_filter_given_twice_counts_as_a_comma_list(client, sessions):
+    now = datetime.now(timezone.utc)
+    with sessions.begin() as s:
+        road = file_ticket(s, now=now, category="road", description="枫林路坑洼", sender="a").number
+        traffic = file_ticket(s, now=now, category="traffic", description="乱停车", sender="b").number
+        file_ticket(s, now=now, sender="c")
+    listed = client.get("/open311/v2/requests.json?service_code=road&service_code=traffic").json()
+    assert {r["service_request_id"] for r in listed} == {road, traffic}
+    assert {r["agency_responsible"] for r in listed} == {"区城市管理局", "区交警大队"}
