@@ -15,6 +15,7 @@ message naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -93,6 +94,12 @@ VARIABLES: tuple[Variable, ...] = (
         "180",
         "days a conversation is kept after its last message (Rasa's tracker store and the backend's copies)",
     ),
+    Variable(
+        "OPEN311_API_KEYS",
+        "",
+        "Open311 clients allowed to file requests, comma-separated name:key pairs (empty: filing off, reading on)",
+        secret=True,
+    ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable(
         "REVIEW_CONFIDENCE_THRESHOLD",
@@ -143,6 +150,7 @@ class Settings:
     log_level: str
     review_confidence_threshold: float
     review_nlu_file: Path
+    open311_api_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def web_url(self) -> str:
@@ -233,6 +241,33 @@ def _fraction(env: Mapping[str, str], name: str) -> float:
     return value
 
 
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_API_KEY = re.compile(r"[A-Za-z0-9_.~+/=-]{16,256}")
+
+
+def _api_keys(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """``name:key,name:key`` → ((name, key), ...).
+
+    The name is who filed (it becomes part of the resident's channel
+    identity), so it is short and plain; a key shorter than 16 characters is
+    refused because a guessable key would let anyone file tickets.
+    """
+    pairs: list[tuple[str, str]] = []
+    for item in _value(env, name).split(","):
+        if not item.strip():
+            continue
+        client, sep, key = item.strip().partition(":")
+        if not sep or not _CLIENT_NAME.fullmatch(client) or not _API_KEY.fullmatch(key):
+            raise ConfigError(
+                f"{name} 的每一项应为 名称:密钥（名称 1–32 个字母数字，密钥至少 16 个字符）"
+                " / each item must be name:key (name 1-32 of A-Z a-z 0-9 _ . -, key 16+ characters)"
+            )
+        if client in {c for c, _ in pairs}:
+            raise ConfigError(f"{name} 里的名称 {client} 重复了 / client name {client} appears twice")
+        pairs.append((client, key))
+    return tuple(pairs)
+
+
 def _value(env: Mapping[str, str], name: str) -> str:
     var = _BY_NAME[name]
     value = env.get(name)
@@ -302,4 +337,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         log_level=_value(env, "LOG_LEVEL").upper(),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
         review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
+        open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
     )

@@ -31,6 +31,7 @@ from backend.web import (
     console_stats,
     console_tickets,
     health,
+    open311,
     stats,
     tickets,
     triage,
@@ -85,4 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(triage.router)
     app.include_router(tickets.router)
     app.include_router(stats.router)
+    app.include_router(open311.router)
     return app

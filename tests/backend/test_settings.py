@@ -81,3 +81,26 @@ def test_a_webhook_needs_https_and_a_secret_telegram_accepts():
     settings = load_settings({**hook, "TELEGRAM_WEBHOOK_SECRET": "a-good_secret-0123456789"})
     assert settings.telegram_webhook_secret == "a-good_secret-0123456789"
     assert load_settings(BASE).telegram_webhook_url == ""  # long polling by default
+
+
+def test_open311_keys_are_name_key_pairs_and_empty_means_none():
+    assert load_settings(BASE).open311_api_keys == ()
+    keys = load_settings(
+        {**BASE, "OPEN311_API_KEYS": " hotline12345:k3y-0123456789abcdef , city.app:ABCDEFGHIJKLMNOP "}
+    )
+    assert keys.open311_api_keys == (("hotline12345", "k3y-0123456789abcdef"), ("city.app", "ABCDEFGHIJKLMNOP"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "no-colon-0123456789abcdef",  # no name
+        "hotline:short",  # a guessable key
+        ":0123456789abcdef",  # empty name
+        "热线:0123456789abcdef",  # the name becomes part of an identity: plain characters only
+        "a:0123456789abcdef,a:fedcba9876543210",  # the same client twice
+    ],
+)
+def test_bad_open311_keys_stop_with_a_message_naming_the_variable(value):
+    with pytest.raises(ConfigError, match="OPEN311_API_KEYS"):
+        load_settings({**BASE, "OPEN311_API_KEYS": value})
