@@ -100,6 +100,12 @@ VARIABLES: tuple[Variable, ...] = (
         "Open311 clients allowed to file requests, comma-separated name:key pairs (empty: filing off, reading on)",
         secret=True,
     ),
+    Variable(
+        "RATE_LIMIT_PER_MINUTE",
+        "30",
+        "chat messages a visitor may send per minute after a burst of 20 (triage API and Open311 get 4x "
+        "per address, photos 1/3); 0 turns the limits off",
+    ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable(
         "REVIEW_CONFIDENCE_THRESHOLD",
@@ -146,6 +152,7 @@ class Settings:
     telegram_webhook_host: str
     telegram_webhook_port: int
     satisfaction_default_days: int
+    rate_limit_per_minute: int
     conversation_retention_days: int
     log_level: str
     review_confidence_threshold: float
@@ -227,6 +234,13 @@ def _positive(env: Mapping[str, str], name: str) -> int:
     raw = _value(env, name)
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(f"{name}={raw!r} 应是正整数 / must be a positive whole number")
+    return int(raw)
+
+
+def _whole(env: Mapping[str, str], name: str) -> int:
+    raw = _value(env, name)
+    if not raw.isdigit():
+        raise ConfigError(f"{name}={raw!r} 应是 0 或正整数 / must be 0 or a positive whole number")
     return int(raw)
 
 
@@ -333,6 +347,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         telegram_webhook_host=_value(env, "TELEGRAM_WEBHOOK_HOST"),
         telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
         satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
+        rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE"),
         conversation_retention_days=_positive(env, "CONVERSATION_RETENTION_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),

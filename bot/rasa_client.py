@@ -1,9 +1,11 @@
-"""The client every channel uses to talk to Rasa's REST channel.
+"""The client every channel uses to talk to Rasa (its guarded REST channel, /webhooks/santong/).
 
 Rasa's REST webhook answers HTTP 200 with an empty list when the action
 server is down or an action fails; every turn of this assistant says
 something, so an empty answer is treated as a failure here, like a refused
-connection or a 5xx, and the caller keeps the message and retries it.
+connection or a 5xx, and the caller keeps the message and retries it. The
+guarded channel (:mod:`backend.rasa_guard`) answers 503 when Rasa's tracker
+store failed during the turn, which is retried the same way.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class RasaClient:
             RasaUnavailable: no connection, an error status, or an empty answer.
         """
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+            response = await self._client.post("/webhooks/santong/webhook", json={"sender": sender, "message": text})
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
         if response.status_code != 200:

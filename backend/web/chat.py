@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
 from backend.services.residents import get_or_create_resident
 from backend.web.identity import ensure_visitor, rasa_sender, visitor_id
+from backend.web.rate_limits import limit
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def chat_page(request: Request) -> Response:
     return response
 
 
-@router.post("/api/chat/messages", response_model=ChatUpdate, tags=["chat"])
+@router.post("/api/chat/messages", response_model=ChatUpdate, tags=["chat"], dependencies=[Depends(limit("chat"))])
 async def send_message(
     body: OutgoingText,
     request: Request,
@@ -139,7 +140,7 @@ async def send_message(
     return await _store_and_deliver(request, rasa_sender(visitor), body.text, after)
 
 
-@router.post("/api/chat/photos", response_model=ChatUpdate, tags=["chat"])
+@router.post("/api/chat/photos", response_model=ChatUpdate, tags=["chat"], dependencies=[Depends(limit("photos"))])
 async def send_photo(
     request: Request,
     response: Response,

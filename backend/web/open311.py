@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
@@ -32,6 +32,7 @@ from backend.open311 import (
     services,
     to_xml,
 )
+from backend.web.rate_limits import limit
 
 
 class SafeJSONResponse(JSONResponse):
@@ -100,7 +101,7 @@ def define_service(service_code: str, fmt: str) -> Response:
         return _error(fmt, exc)
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", dependencies=[Depends(limit("open311"))])
 async def create_request(fmt: str, request: Request) -> Response:
     """File a request (form-encoded, as the spec has it) and answer its ticket number."""
     try:

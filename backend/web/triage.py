@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
 from backend import messages
 from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
+from backend.web.rate_limits import limit
 from bot.rasa_client import RasaUnavailable
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class TriageRequest(BaseModel):
     text: str
 
 
-@router.post("/api/triage", response_model=TriageResult, tags=["triage"])
+@router.post("/api/triage", response_model=TriageResult, tags=["triage"], dependencies=[Depends(limit("triage"))])
 async def triage_message(body: TriageRequest, request: Request) -> TriageResult:
     """Classify one resident message into the three-matter split."""
     text = classification_text(body.text)

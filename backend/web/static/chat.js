@@ -88,7 +88,7 @@
   }
 
   // Post to the chat API and show the answers, or say why the backend refused (422) or the network failed.
-  function post(url, contentType, body) {
+  function post(url, contentType, body, typed) {
     sendButton.disabled = true;
     return fetch(url + "?after=" + lastReplyId, {
       method: "POST",
@@ -98,6 +98,8 @@
     }).then(function (response) {
       return response.json().then(function (answer) {
         if (response.ok) { apply(answer); return; }
+        // Too fast (429): the message was not taken; give the text back so nothing typed is lost.
+        if (response.status === 429 && typed && !input.value) { input.value = typed; }
         showNotice(typeof answer.detail === "string" ? answer.detail : texts.refused);
       });
     }).catch(function () {
@@ -109,7 +111,7 @@
 
   function send(text, shown) {
     addBubble("user", shown || text);
-    return post("/api/chat/messages", "application/json", JSON.stringify({ text: text }));
+    return post("/api/chat/messages", "application/json", JSON.stringify({ text: text }), text);
   }
 
   // A photo goes up as the request body; the backend checks it is an image and tells the conversation.
