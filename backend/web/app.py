@@ -12,10 +12,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
+from backend import messages
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
 from backend.web import (
@@ -42,6 +45,16 @@ from bot.rasa_client import RasaClient
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down or locked past its timeout: 503 with a Chinese message, never a 500.
+
+    Nothing was stored, so the caller must send again: the chat page keeps
+    the text in its input box, Open311 and triage callers retry.
+    """
+    logger.error("database unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return JSONResponse({"detail": messages.STORE_DOWN}, status_code=503, headers={"Retry-After": "30"})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_conversations.router)
     app.include_router(console_review.router)
     console_auth.install_handlers(app)
+    app.add_exception_handler(OperationalError, database_unavailable)
     app.include_router(health.router)
     app.include_router(triage.router)
     app.include_router(tickets.router)
