@@ -5,6 +5,7 @@
 #                                    loopback ports with their data under var/test-services/
 #   scripts/test-services.sh stop    stop them (the data stays until the next start wipes it)
 #   scripts/test-services.sh env     print the variables the tests read
+#   scripts/test-services.sh pg-stop | pg-start   stop / start PostgreSQL alone (the outage test)
 #
 # PostgreSQL refuses to run as root: as root it runs as Debian's `postgres` user.
 set -euo pipefail
@@ -60,6 +61,12 @@ stop() {
   if [ -f "$DIR/redis/redis.pid" ]; then kill "$(cat "$DIR/redis/redis.pid")" 2>/dev/null || true; rm -f "$DIR/redis/redis.pid"; fi
 }
 
+pg_stop() { as_pg "$(pg_bin)/pg_ctl" -D "$DIR/pg/data" -m fast -w stop >/dev/null; }
+pg_start() {
+  as_pg "$(pg_bin)/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w \
+    -o "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+}
+
 env_lines() {
   echo "TEST_DATABASE_URL=postgresql://santong@127.0.0.1:$PG_PORT/santong_test"
   echo "E2E_POSTGRES_URL=postgresql://santong@127.0.0.1:$PG_PORT/postgres"
@@ -70,5 +77,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   env) env_lines ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  pg-stop) pg_stop ;;
+  pg-start) pg_start ;;
+  *) echo "usage: $0 start|stop|env|pg-stop|pg-start" >&2; exit 2 ;;
 esac
