@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Full-width digits (１３８…) and a space or dash between the groups (138 1234 5678)
+# are how residents type numbers too; every such mobile is masked.
+_D = "[0-9０-９]"
+_MOBILE = re.compile(rf"(?<!{_D})([1１][3-9３-９]{_D})[\s-]?({_D}{{4}})[\s-]?({_D}{{4}})(?!{_D})")
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
