@@ -27,6 +27,7 @@ from backend.web import (
     console_points_api,
     console_registry,
     console_tickets,
+    errors,
     health,
     stats,
     tickets,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_points.router)
     app.include_router(console_points_api.router)
     console_auth.install_handlers(app)
+    errors.install_handlers(app)
     app.include_router(health.router)
     app.include_router(triage.router)
     app.include_router(tickets.router)

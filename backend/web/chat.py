@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 CSRF_HEADER_VALUE = "santong"
+MAX_ID = 2**63 - 1
 
 
 class OutgoingText(BaseModel):
@@ -239,7 +240,8 @@ def history(request: Request) -> ChatHistory:
 
 def _update(request: Request, sender: str, after: int, pending: int) -> ChatUpdate:
     with request.app.state.sessions() as session:
-        rows = chat_service.replies_since(session=session, sender=sender, after_id=max(0, after))
+        # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
+        rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
         replies = [_reply(r) for r in rows]
     notice = messages.BUSY if pending else None
     return ChatUpdate(replies=replies, pending=pending, notice=notice)
