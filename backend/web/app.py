@@ -29,6 +29,7 @@ from backend.web import (
     console_tickets,
     errors,
     health,
+    openapi,
     stats,
     tickets,
     triage,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_points_api.router)
     console_auth.install_handlers(app)
     errors.install_handlers(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(triage.router)
     app.include_router(tickets.router)

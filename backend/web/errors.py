@@ -16,6 +16,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -56,3 +57,29 @@ def install_handlers(app: Any) -> None:
     """Register both handlers on the app."""
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+class Problem(BaseModel):
+    """An error answer: one Chinese sentence."""
+
+    detail: str
+
+
+class Refusal(BaseModel):
+    """A refused input: one Chinese sentence, or FastAPI's list of what is wrong with ``message`` to read."""
+
+    detail: str | list[dict[str, Any]]
+    message: str | None = None
+
+
+def problem(description: str) -> dict[str, Any]:
+    """An entry of a route's ``responses=``: the error answer's schema and when it is given."""
+    return {"model": Problem, "description": description}
+
+
+def refusal(description: str) -> dict[str, Any]:
+    """An entry of a route's ``responses=`` for a 422 that is either kind of refusal."""
+    return {"model": Refusal, "description": description}
+
+
+NOT_JSON = problem("the body is not JSON in UTF-8 (or is nested too deep to read)")
