@@ -48,6 +48,8 @@ class DeliveryReport:
 # Bidirectional embeddings, overrides and isolates reorder how the rest of a
 # line is displayed (a console user would read another text than was sent).
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that show nothing on their own: a message of only these is empty.
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zs", "Zl", "Zp"))
 
 
 def _kept(ch: str) -> bool:
@@ -71,10 +73,10 @@ def clean_text(raw: str) -> str:
     markup) is kept as typed and escaped where shown.
 
     Raises:
-        InvalidInput: empty, or longer than :data:`MAX_MESSAGE_CHARS`.
+        InvalidInput: empty (or nothing visible in it), or longer than :data:`MAX_MESSAGE_CHARS`.
     """
     text = "".join(ch for ch in raw if _kept(ch)).strip()
-    if not text:
+    if all(unicodedata.category(ch) in _INVISIBLE for ch in text):  # also "": nothing, or only a zero-width space
         raise InvalidInput(messages.EMPTY_MESSAGE)
     if len(text) > MAX_MESSAGE_CHARS:
         raise InvalidInput(messages.TOO_LONG.format(length=len(text), limit=MAX_MESSAGE_CHARS))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from datetime import date
 
 import cn2an
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -259,11 +261,27 @@ def test_a_chat_message_keeps_everything_but_control_characters(text):
 
 
 def _visible(ch: str) -> bool:
-    return (
-        not ch.isspace()
-        and ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-        and (ch.isprintable() or ch in "\u200c\u200d\u200e\u200f\ufeff" or ord(ch) > 0x1F000)
-    )
+    return unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zs", "Zl", "Zp")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "👨\u200d👩\u200d👧",
+        "🫠",
+        "三号楼\u3000电梯坏了",
+        "שלום\u200f",
+        "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    ],
+)
+def test_emoji_sequences_new_emoji_and_other_scripts_are_kept_exactly(text):
+    assert clean_text(f"  {text}\n") == text
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\ufeff \u200d", "\u3000\u3000", "\x00\u202e"])
+def test_a_message_with_nothing_visible_is_empty(text):
+    with pytest.raises(InvalidInput):
+        clean_text(text)
 
 
 def test_a_long_run_of_digits_is_parsed_in_linear_time():
