@@ -21,4 +21,7 @@ WELCOME = "您好！我是三事通社区助手。您可以直接告诉我遇到
 ASK_PLACE_SCOPE = "是在您家里、楼道小区里，还是外面马路上？"
 ASK_DESCRIBE = "能用一两句话说说遇到了什么问题、在哪里吗？"
 TRIAGE_UNAVAILABLE = "分类服务暂时不可用（Rasa 服务器没有响应），请稍后再试。"
+INVALID_REQUEST = "请求的格式不对，请检查后再试。"
+NOT_FOUND = "没有找到这个地址，请检查链接。"
+METHOD_NOT_ALLOWED = "这个地址不支持这种请求方式。"
 TRIAGE_BAD_LINE = '每行应是 {"text": "..."} 形式的 JSON'

@@ -16,7 +16,12 @@ import re
 # Right after a JSON escape (\u8bc1 is 证, as Rasa logs and stores text) a number starts even though
 # the escape ends in a hex digit; otherwise the usual "no digit (or letter) before it".
 _ESCAPED = r"(?<=\\u[0-9a-fA-F]{4})"
-_MOBILE = re.compile(rf"(?:{_ESCAPED}|(?<!\d))((?:\+?86[- ]?)?1[3-9]\d)[- ]?(\d{{4}})[- ]?(\d{{4}})(?!\d)")
+# Full-width digits (１３８…) and a space or dash between the groups (138 1234 5678)
+# are how residents type numbers too; every such mobile is masked.
+_D = "[0-9０-９]"
+_MOBILE = re.compile(
+    rf"(?:{_ESCAPED}|(?<!{_D}))((?:\+?86[\s-]?)?[1１][3-9３-９]{_D})[\s-]?({_D}{{4}})[\s-]?({_D}{{4}})(?!{_D})"
+)
 _ID_CARD = re.compile(rf"(?:{_ESCAPED}|(?<![0-9A-Za-z]))(\d{{6}})(\d{{8}})(\d{{3}}[\dXx])(?![0-9A-Za-z])")
 _BANK_CARD = re.compile(rf"(?:{_ESCAPED}|(?<![\d*]))\d(?:[- ]?\d){{15,18}}(?![\d*])")  # 16-19 digits, maybe grouped
 _LANDLINE = re.compile(rf"(?:{_ESCAPED}|(?<![\d*]))\(?(0\d{{2,3}})\)?[- ]?(\d{{3,4}})[- ]?(\d{{4}})(?![\d*])")

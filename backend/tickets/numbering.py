@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from backend.categories import DISTRICT_TZ
 from backend.models.tickets import TicketSequence
 
-NUMBER = re.compile(r"^GZ(\d{8})-(\d{4})$")
+NUMBER = re.compile(r"^GZ([0-9]{8})-([0-9]{4})\Z")  # ASCII digits: \d would accept ٢٠٢٦…
 
 
 def format_number(day: date, sequence: int) -> str:

@@ -25,11 +25,16 @@ logger = logging.getLogger(__name__)
 
 LOOKUP_FILE = PROJECT_ROOT / "data" / "nlu" / "lookups" / "registry.yml"
 
-_NUM = r"[0-9０-９一二三四五六七八九十百零〇两]+"
+_NUM_CHAR = r"[0-9０-９一二三四五六七八九十百零〇两]"
+# A numeral starts where a run of numeral characters starts. Without the
+# look-behind a search retries from every character of a long run, which is
+# quadratic: 20,000 digits took 30 seconds per pattern.
+_NUM = rf"(?<!{_NUM_CHAR}){_NUM_CHAR}+"
 BUILDING = re.compile(rf"({_NUM})\s*(?:号楼|号栋|栋|幢|号院|座)")
 UNIT = re.compile(rf"({_NUM})\s*单元")
-TICKET = re.compile(r"(?<![A-Za-z0-9])(GZ)\s*-?\s*(\d{8})\s*[-－—]?\s*(\d{4})(?!\d)", re.IGNORECASE)
-PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+# ASCII digits only: \d also matches Arabic-Indic and other digits, which would make ticket numbers no lookup finds.
+TICKET = re.compile(r"(?<![A-Za-z0-9])(GZ)\s*-?\s*([0-9]{8})\s*[-－—]?\s*([0-9]{4})(?![0-9])", re.IGNORECASE)
+PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9])[\s-]?([0-9]{4})[\s-]?([0-9]{4})(?![0-9])")
 TIME = re.compile(
     r"(今天|昨天|前天|今早|今晚|昨晚|早上|上午|中午|下午|傍晚|晚上|半夜|凌晨|深夜|"
     r"每天|天天|最近|这几天|这两天|上周|这周|周[一二三四五六日末]|星期[一二三四五六日天]|"
@@ -59,10 +64,17 @@ def mobile_number(text: str) -> str | None:
     return mobiles[0] if len(mobiles) == 1 else None
 
 
+# No building, unit or room number is longer; a longer run (5,000 digits pasted in)
+# is not a number on a door, and int() refuses over 4,300 digits.
+MAX_NUMERAL_CHARS = 12
+
+
 def to_int(numeral: str) -> int | None:
-    """Arabic or Chinese numeral to int (三→3, 十二→12, 一五零二→1502, ３→3)."""
+    """Arabic or Chinese numeral to int (三→3, 十二→12, 一五零二→1502, ３→3); None when it is not one."""
     numeral = numeral.translate(str.maketrans("０１２３４５６７８９", "0123456789")).strip()
-    if numeral.isdigit():
+    if not numeral or len(numeral) > MAX_NUMERAL_CHARS:
+        return None
+    if numeral.isascii() and numeral.isdigit():  # not str.isdigit alone: "²" is a digit int() refuses
         return int(numeral)
     try:
         value = cn2an.cn2an(numeral, "smart")
@@ -136,7 +148,7 @@ def extract(text: str, names: PlaceNames | None = None) -> dict[str, Any]:
             out["unit"] = number
     room = re.search(rf"({_NUM})\s*(?:室|号房|号(?!楼|栋|线|码|院))", TICKET.sub(" ", text))
     if room is None and (unit := UNIT.search(text)):
-        room = re.match(rf"\s*({_NUM})", text[unit.end() :])
+        room = re.match(rf"\s*({_NUM_CHAR}+)", text[unit.end() :])
     if room is not None:
         number = to_int(room.group(1))
         if number is not None and 100 <= number < 10000:

@@ -33,8 +33,10 @@ from backend.web import (
     console_review,
     console_stats,
     console_tickets,
+    errors,
     health,
     open311,
+    openapi,
     rate_limits,
     stats,
     tickets,
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_review.router)
     console_auth.install_handlers(app)
     app.add_exception_handler(OperationalError, database_unavailable)
+    errors.install_handlers(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(triage.router)
     app.include_router(tickets.router)

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictStr
 
 from backend import messages
 from backend.errors import InvalidInput
@@ -24,6 +24,7 @@ from backend.models.chat import PENDING, ChatReply
 from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
 from backend.services.residents import get_or_create_resident
+from backend.web.errors import NOT_JSON, STORE_DOWN, TOO_FAST, problem, refusal
 from backend.web.identity import ensure_visitor, rasa_sender, visitor_id
 from backend.web.rate_limits import limit
 
@@ -32,12 +33,15 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 CSRF_HEADER_VALUE = "santong"
+NOT_SAME_ORIGIN = problem("the X-Requested-With: santong header is missing (a cross-site request)")
+REFUSED_TEXT = refusal("an empty message or one over 2,000 characters, or an image that is not one (Chinese detail)")
+MAX_ID = 2**63 - 1
 
 
 class OutgoingText(BaseModel):
     """A message typed (or a button pressed) by the visitor."""
 
-    text: str
+    text: StrictStr  # not str: pydantic 1 would store {"text": 5} as the message "5"
 
 
 class Button(BaseModel):
@@ -121,7 +125,13 @@ def chat_page(request: Request) -> Response:
     return response
 
 
-@router.post("/api/chat/messages", response_model=ChatUpdate, tags=["chat"], dependencies=[Depends(limit("chat"))])
+@router.post(
+    "/api/chat/messages",
+    response_model=ChatUpdate,
+    tags=["chat"],
+    responses={400: NOT_JSON, 403: NOT_SAME_ORIGIN, 422: REFUSED_TEXT, 429: TOO_FAST, 503: STORE_DOWN},
+    dependencies=[Depends(limit("chat"))],
+)
 async def send_message(
     body: OutgoingText,
     request: Request,
@@ -140,7 +150,13 @@ async def send_message(
     return await _store_and_deliver(request, rasa_sender(visitor), body.text, after)
 
 
-@router.post("/api/chat/photos", response_model=ChatUpdate, tags=["chat"], dependencies=[Depends(limit("photos"))])
+@router.post(
+    "/api/chat/photos",
+    response_model=ChatUpdate,
+    tags=["chat"],
+    responses={403: NOT_SAME_ORIGIN, 422: REFUSED_TEXT, 429: TOO_FAST, 503: STORE_DOWN},
+    dependencies=[Depends(limit("photos"))],
+)
 async def send_photo(
     request: Request,
     response: Response,
@@ -172,7 +188,12 @@ async def send_photo(
     return await _store_and_deliver(request, rasa_sender(visitor), photo_message(token), after)
 
 
-@router.get("/api/photos/{token}", tags=["chat"], response_class=FileResponse)
+@router.get(
+    "/api/photos/{token}",
+    tags=["chat"],
+    response_class=FileResponse,
+    responses={200: {"content": {"image/*": {}}}, 404: problem("not one of the visitor's photos")},
+)
 def get_photo(token: str, request: Request) -> FileResponse:
     """One of the visitor's own photos; anyone else's is "not found", like a missing one."""
     visitor = visitor_id(request)
@@ -240,7 +261,8 @@ def history(request: Request) -> ChatHistory:
 
 def _update(request: Request, sender: str, after: int, pending: int) -> ChatUpdate:
     with request.app.state.sessions() as session:
-        rows = chat_service.replies_since(session=session, sender=sender, after_id=max(0, after))
+        # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
+        rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
         replies = [_reply(r) for r in rows]
     notice = messages.BUSY if pending else None
     return ChatUpdate(replies=replies, pending=pending, notice=notice)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 router = APIRouter()
 
 
-@router.get("/healthz", tags=["ops"])
+@router.get("/healthz", tags=["ops"], responses={503: {"description": "the database does not answer"}})
 def healthz(request: Request) -> JSONResponse:
     """200 when the backend database answers, 503 otherwise."""
     try:

@@ -22,6 +22,7 @@ from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
 from backend.tickets.urgency import URGENCY_NAMES
+from backend.web.errors import problem
 from backend.web.identity import visitor_id
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -101,7 +102,7 @@ def my_tickets(request: Request) -> list[TicketSummary]:
         return [TicketSummary(**_summary(t, now)) for t in tickets_for_resident(session=session, resident=resident)]
 
 
-@router.get("/{number}", response_model=TicketDetail, responses={404: {"description": "not the visitor's ticket"}})
+@router.get("/{number}", response_model=TicketDetail, responses={404: problem("not the visitor's ticket")})
 def my_ticket(number: str, request: Request) -> TicketDetail:
     """One ticket of the visitor's with its timeline."""
     visitor = _visitor_or_404(request)

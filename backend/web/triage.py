@@ -11,11 +11,12 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictStr
 
 from backend import messages
 from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
+from backend.web.errors import NOT_JSON, TOO_FAST, problem
 from backend.web.rate_limits import limit
 from bot.rasa_client import RasaUnavailable
 
@@ -27,10 +28,16 @@ router = APIRouter()
 class TriageRequest(BaseModel):
     """One message to triage."""
 
-    text: str
+    text: StrictStr  # not str: pydantic 1 would read {"text": false} as the message "False"
 
 
-@router.post("/api/triage", response_model=TriageResult, tags=["triage"], dependencies=[Depends(limit("triage"))])
+@router.post(
+    "/api/triage",
+    response_model=TriageResult,
+    tags=["triage"],
+    responses={400: NOT_JSON, 429: TOO_FAST, 503: problem("the Rasa server does not answer")},
+    dependencies=[Depends(limit("triage"))],
+)
 async def triage_message(body: TriageRequest, request: Request) -> TriageResult:
     """Classify one resident message into the three-matter split."""
     text = classification_text(body.text)
