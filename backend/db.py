@@ -31,9 +31,39 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
     engine = create_engine(url, future=True, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+NUL = "\x00"
+REPLACEMENT = "\ufffd"  # U+FFFD, Unicode's mark for "a character was here that could not be kept"
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace(NUL, REPLACEMENT) if NUL in value else value
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(item) for item in value)
+    return value
+
+
+def _without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> tuple[str, Any]:
+    """Replace NUL characters in every bound string with U+FFFD, on every database.
+
+    PostgreSQL's text cannot hold NUL at all (psycopg2 raises ValueError, which
+    once stopped the worker when a resident's message with a NUL reached the
+    review queue); SQLite keeps it but cuts the text there in some functions.
+    Resident text reaches many tables (tickets, chat inbox, Telegram updates,
+    review queue), so the rule lives here, once, and both profiles store the
+    same thing. The rest of the text is kept; the mark shows where NUL was.
+    """
+    return statement, _scrub(parameters)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -21,6 +21,8 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
@@ -130,6 +132,24 @@ async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> i
     return answered
 
 
+@contextmanager
+def surviving(task: str) -> Iterator[None]:
+    """Run one of the worker's tasks so that its failure stops neither the worker nor the other tasks.
+
+    A database that is locked or unreachable is expected (wait, try again next
+    round, lose nothing). Anything else is a bug, logged with its traceback;
+    the notifications and the chat retries must still go out meanwhile (once,
+    a resident's message with a NUL character in the review scan stopped the
+    whole worker, and with it every notification).
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        logger.warning("worker %s: database unavailable (%s), retrying", task, type(exc).__name__)
+    except Exception:
+        logger.exception("worker %s failed; the other tasks go on and it is tried again next round", task)
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM."""
     engine = make_engine(settings.database_url)
@@ -147,20 +167,23 @@ async def run(settings: Settings) -> None:
     training: subprocess.Popen[bytes] | None = None
     try:
         while not stop.is_set():
-            try:
+            with surviving("chat retries"):
                 await retry_round(sessions=sessions, rasa=rasa)
+            with surviving("notifications"):
                 await deliver_due(sessions=sessions, senders=senders)
+            with surviving("training"):
                 training = training_round(sessions=sessions, running=training)
-                rounds += 1
-                if rounds % CLOCK_EVERY == 1:
+            rounds += 1
+            if rounds % CLOCK_EVERY == 1:
+                with surviving("default ratings"):
                     close_round(sessions=sessions, days=settings.satisfaction_default_days)
+                with surviving("escalation"):
                     escalation_round(sessions=sessions)
+                with surviving("review queue"):
                     review_round(sessions=sessions, settings=settings)
-                if rounds % RETENTION_EVERY == 1:
+            if rounds % RETENTION_EVERY == 1:
+                with surviving("retention"):
                     retention_round(sessions=sessions, settings=settings)
-            except OperationalError as exc:
-                # Database locked or unreachable: wait and try again, lose nothing.
-                logger.warning("worker: database unavailable (%s), retrying", type(exc).__name__)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
             except asyncio.TimeoutError:

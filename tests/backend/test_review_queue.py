@@ -21,7 +21,7 @@ from backend.console.conversations import read_only_engine
 from backend.console.review_queue import NLU_FOLDER, scan
 from backend.models import AuditEntry, ReviewCursor, ReviewItem
 from backend.settings import ConfigError, load_settings
-from backend.worker import review_round
+from backend.worker import review_round, surviving
 from tests.backend import tracker_data as td
 from tests.backend.test_console import app as console_app  # noqa: F401 - the console app fixture
 from tests.backend.test_console import csrf_of, login
@@ -129,6 +129,26 @@ def test_the_scan_queues_fallbacks_and_unsure_messages_once(sessions, store, set
     assert review_round(sessions=sessions, settings=settings) == 0
     with sessions() as s:
         assert len(s.scalars(select(ReviewItem)).all()) == 5
+
+
+def test_a_message_with_a_nul_character_is_queued_with_the_rest_of_its_text(sessions, settings, tracker_path, registry):
+    """PostgreSQL refuses NUL in text: once this stopped the worker (and every notification) in CI."""
+    td.write(tracker_path, {"web:nul": [td.user("a\x00b\x07c 井盖\x00没了", "nlu_fallback", 0.2, guess=("road", 0.2))]})
+    assert review_round(sessions=sessions, settings=settings) == 1
+    with sessions() as s:
+        [item] = s.scalars(select(ReviewItem)).all()
+    assert item.text.startswith("a\ufffdb") and item.text.endswith("井盖\ufffd没了")
+
+
+def test_a_failing_worker_task_is_logged_and_the_next_task_still_runs(caplog):
+    ran = []
+    with surviving("review queue"):
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+    with surviving("notifications"):
+        ran.append("notifications")
+    assert ran == ["notifications"]
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "review queue" in record.getMessage() and record.exc_info is not None
 
 
 def test_a_tracker_store_started_afresh_is_read_again_without_duplicates(sessions, store, settings):
