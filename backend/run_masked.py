@@ -3,7 +3,8 @@
 ``python -m backend.run_masked rasa run --enable-api …`` installs
 :func:`backend.log_masking.install` and then runs ``python -m rasa run
 --enable-api …`` in the same process, exactly as if it had been started
-directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``).
+directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa it
+also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ def main() -> None:
         raise SystemExit("usage: python -m backend.run_masked MODULE [ARGS…]")
     module = sys.argv[1]
     install()
+    if module == "rasa":
+        from backend import rasa_speedups
+
+        rasa_speedups.install()
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
