@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
 CLOCK_EVERY = 30  # the slow clock (default ratings) runs about once a minute
 RETENTION_EVERY = 1800  # the conversation clean-up runs about once an hour
+FRESH_GRACE = timedelta(seconds=10)  # a message no attempt failed yet is the storing request's for this long
 
 
 def close_round(*, sessions: sessionmaker[Session], days: int, now: datetime | None = None) -> list[str]:
@@ -122,7 +123,7 @@ def review_round(*, sessions: sessionmaker[Session], settings: Settings) -> int:
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
     """One pass over every visitor with a due message; returns messages answered."""
     with sessions() as session:
-        senders = chat_service.senders_with_due_messages(session=session)
+        senders = chat_service.senders_with_due_messages(session=session, grace=FRESH_GRACE)
     answered = 0
     for sender in senders:
         report = await chat_service.deliver_pending(sessions=sessions, sender=sender, forward=rasa.send)

@@ -1,4 +1,5 @@
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -112,3 +113,20 @@ def test_history_pairs_messages_with_their_replies(sessions):
         ("你好", ["您好", "有什么事？"]),
         ("还在吗", []),
     ]
+
+
+def test_the_worker_leaves_a_fresh_message_to_the_request_that_stored_it(sessions):
+    """The worker's sweep once took a message the web request was delivering: the answer came late, by retry."""
+    grace = timedelta(seconds=10)
+    with sessions.begin() as s:
+        fresh = chat.record_message(session=s, sender="web:fresh", text="电梯坏了")
+        stored = fresh.created_at
+        failed = chat.record_message(session=s, sender="web:failed", text="路灯坏了")
+        chat.record_failure(session=s, message_id=failed.id, error="Rasa answered HTTP 503")
+        s.flush()
+        failed.next_attempt_at = stored  # its back-off is over
+    with sessions() as s:
+        # Failed once and due again: retried at once. Never tried and only just stored: not yet.
+        assert chat.senders_with_due_messages(session=s, now=stored, grace=grace) == ["web:failed"]
+        later = stored + grace + timedelta(seconds=1)  # the request that stored it died: the worker takes over
+        assert chat.senders_with_due_messages(session=s, now=later, grace=grace) == ["web:fresh", "web:failed"]
