@@ -13,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV := scripts/with-env.sh
 
-.PHONY: help setup secrets db train run test evaluate benchmark lint typecheck validate pytest pytest-production conversation-tests chromium lock clean
+.PHONY: help setup secrets db train run test evaluate benchmark bench lint typecheck validate pytest pytest-production conversation-tests chromium lock clean
 
 help:
 	@echo "make run    - set up and start the assistant (chat page, console, Rasa, actions, worker)"
@@ -21,6 +21,7 @@ help:
 	@echo "make train  - train the Rasa model if its data, domain or config changed"
 	@echo "make evaluate - evaluate the model on the held-out split (docs/evaluation/)"
 	@echo "make benchmark - parse latency through a running Rasa server vs in-process"
+	@echo "make bench     - simulated residents through the web chat and Telegram vs a bare Rasa server (~17 min)"
 	@echo "make lock   - regenerate requirements.lock from requirements.in"
 
 setup:
@@ -49,6 +50,11 @@ evaluate: train
 
 benchmark: train
 	$(ENV) $(PY) -m backend.benchmark
+
+# Throughput, latency, bursts, empty answers and memory of the whole stack beside a bare Rasa
+# server, in one run (docs/benchmark.md). BENCH_ARGS="--soak-seconds 60" for a shorter run.
+bench: train
+	$(ENV) $(PY) -m bench $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

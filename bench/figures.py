@@ -1,0 +1,72 @@
+"""Latency samples and the figures printed from them (medians and tail percentiles, not means)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Sample:
+    """One message: where it went, how long until its first answer, and whether the answer was right."""
+
+    entry: str  # "web", "telegram", "bare"
+    sent_at: float  # monotonic seconds
+    latency_ms: float
+    empty: bool = False  # no answer at all (Rasa's [] when the action server is down, or nothing in time)
+    unexpected: bool = False  # an answer, but not the step of the conversation it should have been
+    said: str = ""  # for an unexpected answer: what was sent and the start of what came back
+
+
+@dataclass
+class Samples:
+    """What one phase of the benchmark recorded."""
+
+    items: list[Sample] = field(default_factory=list)
+    conversations: int = 0  # conversations that reached their end (ticket filed, status and points answered)
+
+    def add(self, sample: Sample) -> None:
+        """Record one message."""
+        self.items.append(sample)
+
+    def of(self, entry: str) -> list[Sample]:
+        """The messages sent through one entry point."""
+        return [s for s in self.items if s.entry == entry]
+
+    def empty(self, entry: str | None = None) -> int:
+        """How many messages got no answer (through one entry point, or all)."""
+        return sum(1 for s in self.items if s.empty and (entry is None or s.entry == entry))
+
+    def unexpected(self, entry: str | None = None) -> int:
+        """How many answers were not the conversation's next step."""
+        return sum(1 for s in self.items if s.unexpected and (entry is None or s.entry == entry))
+
+    def examples(self, count: int = 3) -> list[str]:
+        """A few unexpected answers, to see what went wrong."""
+        return [s.said for s in self.items if s.unexpected][:count]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def latency_line(samples: list[Sample]) -> str:
+    """p50 / p95 / p99 / max of the answered messages."""
+    ms = [s.latency_ms for s in samples if not s.empty]
+    if not ms:
+        return "no answered messages"
+    return (
+        f"p50 {statistics.median(ms):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
+        f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  (n={len(ms)})"
+    )
+
+
+def verdict(ok: bool) -> str:
+    """How a figure stands against its target, in both languages."""
+    return "达标 / met" if ok else "未达标 / NOT met"
