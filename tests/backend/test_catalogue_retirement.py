@@ -4,7 +4,9 @@ A retired item is not offered (the resident's catalogue, finding it by
 name or code) and cannot be redeemed — by code, with stock left, or when
 the retirement lands while the redemption runs — and a refused redemption
 changes nothing. Its past redemptions still read the same in the resident's
-history and the console ledger. Retiring or restoring twice changes nothing.
+history and the console ledger. Staff retire and restore from the console
+page and the JSON API; each is audited, only the roles
+that manage the catalogue may do it, and doing it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from backend.console import points_work
+from backend.dates import day
 from backend.errors import InvalidInput
-from backend.models import CatalogueItem, Community, Resident
+from backend.models import AuditEntry, CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
 from backend.points import supermarket
 from backend.points.ledger import adjust, balance, history
@@ -26,6 +30,7 @@ from backend.points.supermarket import Retired, catalogue, find_item, redeem
 from backend.services.points_config import import_points_config
 from backend.services.residents import import_demo_residents
 from backend.settings import PROJECT_ROOT
+from tests.console_client import SCOPES, console_app, login
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 POINTS = yaml.safe_load((PROJECT_ROOT / "config" / "points.yml").read_text(encoding="utf-8"))
@@ -67,6 +72,11 @@ def state(sessions, code="rice-5kg"):
             item(s, code).stock,
             s.scalar(select(func.count(Redemption.id))),
         )
+
+
+def audits(sessions, action, outcome="ok"):
+    with sessions() as s:
+        return [(e.target, e.detail) for e in s.scalars(select(AuditEntry).filter_by(action=action, outcome=outcome))]
 
 
 # --- the services ------------------------------------------------------------------------------
@@ -188,3 +198,102 @@ def test_an_item_code_in_use_by_a_retired_item_points_to_restoring_it(shop):
         fl = s.scalars(select(Community).filter_by(code="fl")).one()
         with pytest.raises(InvalidInput, match="已经有编号为 soap 的物品了（已下架，可以恢复上架）"):
             points_work.add_item(session=s, community=fl, code="soap", name="肥皂", cost=5, stock=1)
+
+
+# --- the console and the staff API --------------------------------------------------------------
+
+
+@pytest.fixture()
+def app(settings, shop):
+    with console_app(settings, shop) as app:
+        yield app
+
+
+def test_staff_retire_and_restore_from_the_catalogue_page_audited_and_idempotent(app, shop):
+    client, csrf = login(app, "community_staff")  # fl
+    page = client.get("/console/points/catalogue").text
+    assert 'action="/console/points/catalogue/soap/retire"' in page and "已下架" not in page
+    form = {"csrf": csrf, "community": "fl"}
+    done = client.post("/console/points/catalogue/soap/retire", data=form)
+    assert done.status_code == 200 and "已下架 洗衣皂：居民看不到也不能再兑换它" in done.text
+    assert 'action="/console/points/catalogue/soap/restore"' in done.text
+    assert 'action="/console/points/catalogue/soap/retire"' not in done.text
+    with shop() as s:
+        assert "洗衣皂（已下架）" in done.text and f"<td>{day(item(s, 'soap').retired_at)}</td>" in done.text
+    again = client.post("/console/points/catalogue/soap/retire", data=form)
+    assert again.status_code == 200 and "洗衣皂已经是下架状态，没有改动" in again.text
+    with shop() as s:
+        assert item(s, "soap").retired_at is not None and item(s, "soap").stock == 50
+    back = client.post("/console/points/catalogue/soap/restore", data=form)
+    assert back.status_code == 200 and "已恢复上架 洗衣皂（库存 50）" in back.text
+    assert "洗衣皂本来就在架上" in client.post("/console/points/catalogue/soap/restore", data=form).text
+    with shop() as s:
+        assert item(s, "soap").retired_at is None
+    assert audits(shop, "points.item_retire") == [("fl/soap", {"changed": True}), ("fl/soap", {"changed": False})]
+    assert audits(shop, "points.item_restore") == [("fl/soap", {"changed": True}), ("fl/soap", {"changed": False})]
+
+
+def test_retiring_is_refused_outside_ones_community_for_a_missing_item_and_without_the_token(app, shop):
+    client, csrf = login(app, "community_staff")  # fl
+    foreign = client.post("/console/points/catalogue/soap/retire", data={"csrf": csrf, "community": "wj"})
+    assert foreign.status_code == 404
+    missing = client.post("/console/points/catalogue/caviar/retire", data={"csrf": csrf, "community": "fl"})
+    assert missing.status_code == 400 and "没有这件物品" in missing.text
+    forged = client.post("/console/points/catalogue/soap/retire", data={"csrf": "forged", "community": "fl"})
+    assert forged.status_code == 403
+    with shop() as s:
+        assert item(s, "soap", "wj").retired_at is None and item(s, "soap").retired_at is None
+    assert audits(shop, "points.item_retire", "failed") == [("fl/caviar", {"why": "这个社区的爱心超市没有这件物品。"})]
+    assert audits(shop, "points.item_retire") == []
+
+
+@pytest.mark.parametrize("role", list(SCOPES))
+def test_only_the_roles_that_manage_the_catalogue_may_retire_or_restore(app, shop, role):
+    client, csrf = login(app, role)
+    may = role in {"admin", "community_staff"}
+    for action in ("retire", "restore"):
+        page = client.post(f"/console/points/catalogue/towel/{action}", data={"csrf": csrf, "community": "fl"})
+        api = client.post(f"/api/console/points/catalogue/towel/{action}?community=fl", headers={"X-CSRF-Token": csrf})
+        assert (page.status_code, api.status_code) == ((200, 200) if may else (403, 403)), (role, action)
+    assert len(audits(shop, "points.catalogue", "refused")) == (0 if may else 4)
+    assert len(audits(shop, "points.item_retire")) == (2 if may else 0)
+
+
+def test_the_api_retires_and_restores_and_shows_which_items_are_retired(app, shop):
+    client, csrf = login(app, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    no_token = client.post("/api/console/points/catalogue/eggs/retire?community=wj")
+    assert no_token.status_code == 403
+    done = client.post("/api/console/points/catalogue/eggs/retire?community=wj", headers=headers)
+    assert done.status_code == 200
+    body = done.json()
+    assert body["changed"] is True and body["item"]["retired"] is True and body["item"]["retired_at"]
+    assert body["message"].startswith("已下架 鸡蛋（一盒）")
+    again = client.post("/api/console/points/catalogue/eggs/retire?community=wj", headers=headers).json()
+    assert again["changed"] is False and again["item"]["retired_at"] == body["item"]["retired_at"]
+    listed = {i["code"]: i for i in client.get("/api/console/points/catalogue?community=wj").json()["items"]}
+    assert listed["eggs"]["retired"] is True and listed["soap"] == {
+        "code": "soap", "name": "洗衣皂", "cost": 20, "stock": 50, "retired": False, "retired_at": None,
+    }  # fmt: skip
+    missing = client.post("/api/console/points/catalogue/caviar/retire?community=wj", headers=headers)
+    assert missing.status_code == 404 and "没有这件物品" in missing.json()["detail"]
+    back = client.post("/api/console/points/catalogue/eggs/restore?community=wj", headers=headers).json()
+    assert back["changed"] is True and back["item"]["retired"] is False and back["item"]["retired_at"] is None
+    assert [d for _, d in audits(shop, "points.item_retire")] == [
+        {"changed": True, "via": "api"},
+        {"changed": False, "via": "api"},
+    ]
+    spec = TestClient(app).get("/openapi.json").json()
+    assert "ShelvingOut" in spec["components"]["schemas"]
+    assert {"/api/console/points/catalogue/{item}/retire", "/api/console/points/catalogue/{item}/restore"} <= set(
+        spec["paths"]
+    )
+
+
+def test_the_console_ledger_still_shows_a_retired_items_redemption(app, shop):
+    with shop.begin() as s:
+        code = redeem(session=s, resident=resident(s), item_code="towel", now=NOW).code
+    client, csrf = login(app, "admin")
+    assert client.post("/console/points/catalogue/towel/retire", data={"csrf": csrf, "community": "fl"}).is_success
+    page = client.get(f"/console/points/residents/{FL}").text
+    assert f"爱心超市兑换 毛巾（兑换码 {code}）" in page and "<strong>70</strong> 分" in page
