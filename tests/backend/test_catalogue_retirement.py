@@ -5,7 +5,7 @@ name or code) and cannot be redeemed — by code, with stock left, or when
 the retirement lands while the redemption runs — and a refused redemption
 changes nothing. Its past redemptions still read the same in the resident's
 history and the console ledger. Staff retire and restore from the console
-page and the JSON API; each is audited, only the roles
+page, the JSON API and the command line; each is audited, only the roles
 that manage the catalogue may do it, and doing it twice changes nothing.
 """
 
@@ -19,9 +19,10 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from backend.cli import build_parser
 from backend.console import points_work
 from backend.dates import day
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, NotFound
 from backend.models import AuditEntry, CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
 from backend.points import supermarket
@@ -297,3 +298,35 @@ def test_the_console_ledger_still_shows_a_retired_items_redemption(app, shop):
     assert client.post("/console/points/catalogue/towel/retire", data={"csrf": csrf, "community": "fl"}).is_success
     page = client.get(f"/console/points/residents/{FL}").text
     assert f"爱心超市兑换 毛巾（兑换码 {code}）" in page and "<strong>70</strong> 分" in page
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def command(*args):
+    """Run ``python -m backend points …`` in this process (its command function, as ``main`` calls it)."""
+    parsed = build_parser().parse_args(["points", *args])
+    return parsed.func(parsed)
+
+
+def test_the_command_line_retires_and_restores_with_an_audit_entry(shop, database_url, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert command("retire", "--community", "fl", "--item", "haircut", "--by", "张") == 0
+    assert "已下架 义剪理发券" in capsys.readouterr().out
+    assert command("retire", "--community", "fl", "--item", "haircut", "--by", "张") == 0
+    assert "已经是下架状态，没有改动" in capsys.readouterr().out
+    assert command("stock", "--community", "fl") == 0
+    assert "haircut\t义剪理发券\t40 分\t库存 15\t已下架" in capsys.readouterr().out
+    with shop() as s:
+        assert find_item(session=s, resident=resident(s), text="理发") is None
+        entries = s.scalars(select(AuditEntry).filter_by(action="points.item_retire")).all()
+        assert [(e.username, e.account_id, e.target, e.detail) for e in entries] == [
+            ("cli:张", None, "fl/haircut", {"changed": True, "via": "cli"}),
+            ("cli:张", None, "fl/haircut", {"changed": False, "via": "cli"}),
+        ]
+    assert command("restore", "--community", "fl", "--item", "haircut", "--by", "张") == 0
+    assert "已恢复上架 义剪理发券（库存 15）" in capsys.readouterr().out
+    with pytest.raises(NotFound, match="没有这件物品"):
+        command("retire", "--community", "fl", "--item", "caviar", "--by", "张")
+    with shop() as s:
+        assert item(s, "haircut").retired_at is None
