@@ -227,7 +227,7 @@ def add_points_commands(sub: Any) -> None:
     confirm.add_argument("number", help="ticket number, e.g. GZ20261122-0001")
     confirm.add_argument("--by", required=True, help="who confirms (recorded)")
     confirm.set_defaults(func=cmd_confirm_report)
-    rules = points.add_parser("rules-import", help="import edited rules and catalogue (stock already counted is kept)")
+    rules = points.add_parser("rules-import", help="import edited rules and catalogue (keeps counted stock and 下架)")
     rules.add_argument("file", help="e.g. config/points.yml (raise its version when a rule changes)")
     rules.set_defaults(func=cmd_rules_import)
     stock = points.add_parser("stock", help="the 爱心超市 catalogue of a community; set one item's stock")
