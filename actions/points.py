@@ -22,7 +22,7 @@ from sqlalchemy import select
 from actions.runtime import resident_of, resident_text, sessions
 from backend.dates import day
 from backend.errors import DomainError
-from backend.models import Community, PointsRule
+from backend.models import CatalogueItem, Community, PointsRule
 from backend.points.ledger import balance, entry_for_change, history
 from backend.points.ranking import monthly_ranking, rank_of, this_month, title_of
 from backend.points.supermarket import catalogue, find_item, redeem
@@ -237,18 +237,22 @@ class ActionPointsRedeem(Action):
 
 
 def redeem_chosen_item(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """The resident confirmed: redeem, and give the code to show at the 爱心超市."""
+    """The resident confirmed: redeem, and give the code to show at the 爱心超市.
+
+    The item was chosen a turn earlier: if it has been retired (下架) or taken
+    since, the redemption is refused with the reason and nothing changes.
+    """
     code = str(tracker.get_slot(REDEEM_SLOT) or "")
     try:
         with sessions().begin() as session:
             resident = resident_of(session, tracker)
             redemption = redeem(session=session, resident=resident, item_code=code, now=datetime.now(timezone.utc))
             community = session.get(Community, resident.community_id)
-            item_name = next(o.name for o in catalogue(session=session, resident=resident) if o.code == code)
+            item = session.get(CatalogueItem, redemption.item_id)
             dispatcher.utter_message(
                 response="utter_points_redeemed",
                 code=str(redemption.code),
-                item=item_name,
+                item=str(item.name) if item is not None else code,
                 place=f"{community.name}爱心超市" if community else "社区爱心超市",
                 balance=balance(session=session, resident=resident),
             )

@@ -32,7 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "points.view": frozenset({"admin", "community_staff"}),
     "points.adjust": frozenset({"admin"}),
     "points.volunteer": frozenset({"admin", "community_staff", "grid_member"}),  # 记录志愿 for a resident
-    "points.catalogue": frozenset({"admin", "community_staff"}),  # 爱心超市 items and stock
+    "points.catalogue": frozenset({"admin", "community_staff"}),  # 爱心超市 items, stock, 下架 / 恢复上架
     "audit.view": frozenset({"admin"}),
     "accounts.manage": frozenset({"admin"}),
 }

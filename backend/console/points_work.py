@@ -30,7 +30,7 @@ from backend.dates import day
 from backend.errors import InvalidInput, NotFound
 from backend.models import CatalogueItem, Community, ConsoleAccount, Grid, GridMember, PointsRule, Resident
 from backend.models.ledger import PointsEntry
-from backend.points import earning, ledger
+from backend.points import earning, ledger, supermarket
 from backend.points.ranking import Rank, monthly_ranking, this_month
 from backend.privacy import mask_phone
 
@@ -273,7 +273,7 @@ def community_for(*, session: Session, account: ConsoleAccount, code: str) -> Co
 
 
 def catalogue(*, session: Session, community: Community) -> list[CatalogueItem]:
-    """The community's 爱心超市 items, cheapest first."""
+    """The community's 爱心超市 items, cheapest first, retired ones (``retired_at`` set) included."""
     return list(
         session.scalars(
             select(CatalogueItem).filter_by(community_id=community.id).order_by(CatalogueItem.cost, CatalogueItem.id)
@@ -320,12 +320,53 @@ def add_item(*, session: Session, community: Community, code: str, name: str, co
         raise InvalidInput(f"兑换所需积分要在 1 到 {STOCK_MAX} 之间。")
     if not 0 <= stock <= STOCK_MAX:
         raise InvalidInput(f"库存要在 0 到 {STOCK_MAX} 之间。")
-    if session.scalars(select(CatalogueItem.id).filter_by(community_id=community.id, code=code)).first() is not None:
-        raise InvalidInput(f"这个社区已经有编号为 {code} 的物品了。")
+    same = session.scalars(select(CatalogueItem).filter_by(community_id=community.id, code=code)).first()
+    if same is not None:
+        hint = "（已下架，可以恢复上架）" if same.retired_at is not None else ""
+        raise InvalidInput(f"这个社区已经有编号为 {code} 的物品了{hint}。")
     item = CatalogueItem(community_id=community.id, code=code, name=name, cost=cost, stock=stock)
     session.add(item)
     session.flush()
     return item
+
+
+@dataclass(frozen=True)
+class Shelving:
+    """What 下架 or 恢复上架 did: the item, and whether it changed (False: it already was so)."""
+
+    item: CatalogueItem
+    retired: bool
+    changed: bool
+
+    @property
+    def message(self) -> str:
+        """What the staff member is told."""
+        name = self.item.name
+        if self.retired:
+            if not self.changed:
+                return f"{name}已经是下架状态，没有改动。"
+            return f"已下架 {name}：居民看不到也不能再兑换它，以前的兑换记录不变。"
+        return f"已恢复上架 {name}（库存 {self.item.stock}）。" if self.changed else f"{name}本来就在架上，没有改动。"
+
+
+def retire_item(*, session: Session, community: Community, item_code: str, now: datetime) -> Shelving:
+    """Take an item off the community's shelf (下架); retiring a retired item changes nothing.
+
+    Raises:
+        NotFound: no such item in the community.
+    """
+    item = _item(session, community, item_code)
+    return Shelving(item=item, retired=True, changed=supermarket.retire(session=session, item=item, now=now))
+
+
+def restore_item(*, session: Session, community: Community, item_code: str) -> Shelving:
+    """Put a retired item back on the community's shelf (恢复上架); an item on the shelf stays as it is.
+
+    Raises:
+        NotFound: no such item in the community.
+    """
+    item = _item(session, community, item_code)
+    return Shelving(item=item, retired=False, changed=supermarket.restore(session=session, item=item))
 
 
 def month_of(text: str, now: datetime) -> str:

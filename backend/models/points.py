@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, UniqueConstraint
 
-from backend.models.base import Base
+from backend.models.base import Base, UTCDateTime
 
 
 class PointsRule(Base):
@@ -25,7 +25,13 @@ class PointsRule(Base):
 
 
 class CatalogueItem(Base):
-    """An item of a community's 爱心超市, its price in points and its stock."""
+    """An item of a community's 爱心超市, its price in points and its stock.
+
+    An item the community no longer offers is retired (下架: ``retired_at``
+    set), never deleted: redemptions and their ledger entries refer to it.
+    A retired item is left out of what residents are offered and cannot be
+    redeemed; restoring it (恢复上架) clears ``retired_at``.
+    """
 
     __tablename__ = "catalogue_items"
     __table_args__ = (
@@ -39,3 +45,4 @@ class CatalogueItem(Base):
     name = Column(String(64), nullable=False)
     cost = Column(Integer, nullable=False)
     stock = Column(Integer, nullable=False, default=0)
+    retired_at = Column(UTCDateTime(), nullable=True)

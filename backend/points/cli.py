@@ -2,8 +2,9 @@
 
 balance / history of a resident, volunteer hours, adjustments (a reason is
 required), expiry, the monthly ranking (masked, CSV for the notice board),
-and the 爱心超市's stock. Every change goes through the same ledger
-services the chat uses.
+and the 爱心超市's stock; retiring an item (下架) and restoring it (恢复上架),
+each recorded in the console's audit trail under ``cli:<by>``. Every change
+goes through the same services the chat and the console use.
 """
 
 from __future__ import annotations
@@ -128,7 +129,36 @@ def cmd_stock(args: argparse.Namespace) -> int:
                 raise InvalidInput("库存不能小于 0。")
             item.stock = args.set
         for item in items:
-            print(f"{item.code}\t{item.name}\t{item.cost} 分\t库存 {item.stock}")
+            shelf = "\t已下架" if item.retired_at is not None else ""
+            print(f"{item.code}\t{item.name}\t{item.cost} 分\t库存 {item.stock}{shelf}")
+    return 0
+
+
+def cmd_shelve(args: argparse.Namespace) -> int:
+    """``retire`` / ``restore``: take an item off the shelf or put it back; twice changes nothing."""
+    from backend.console import audit, points_work
+    from backend.models import Community
+
+    now = _now()
+    with command_line_sessions().begin() as session:
+        community = session.scalars(select(Community).filter_by(code=args.community)).first()
+        if community is None:
+            raise NotFound(f"没有这个社区：{args.community}")
+        if args.action == "retire":
+            result = points_work.retire_item(session=session, community=community, item_code=args.item, now=now)
+        else:
+            result = points_work.restore_item(session=session, community=community, item_code=args.item)
+        audit.record(
+            session=session,
+            account=None,
+            username=f"cli:{args.by}"[:64],
+            action=f"points.item_{args.action}",
+            target=f"{community.code}/{result.item.code}",
+            detail={"changed": result.changed, "via": "cli"},
+            now=now,
+            client="command line",
+        )
+        print(result.message)
     return 0
 
 
@@ -197,7 +227,7 @@ def add_points_commands(sub: Any) -> None:
     confirm.add_argument("number", help="ticket number, e.g. GZ20261122-0001")
     confirm.add_argument("--by", required=True, help="who confirms (recorded)")
     confirm.set_defaults(func=cmd_confirm_report)
-    rules = points.add_parser("rules-import", help="import edited rules and catalogue (stock already counted is kept)")
+    rules = points.add_parser("rules-import", help="import edited rules and catalogue (keeps counted stock and 下架)")
     rules.add_argument("file", help="e.g. config/points.yml (raise its version when a rule changes)")
     rules.set_defaults(func=cmd_rules_import)
     stock = points.add_parser("stock", help="the 爱心超市 catalogue of a community; set one item's stock")
@@ -205,3 +235,10 @@ def add_points_commands(sub: Any) -> None:
     stock.add_argument("--item")
     stock.add_argument("--set", type=int, default=0)
     stock.set_defaults(func=cmd_stock)
+    for action, text in (("retire", "take an item off the shelf (下架): residents no longer see or redeem it"),
+                         ("restore", "put a retired item back on the shelf (恢复上架)")):  # fmt: skip
+        shelve = points.add_parser(action, help=text)
+        shelve.add_argument("--community", required=True, help="community code, e.g. fl")
+        shelve.add_argument("--item", required=True, help="item code, e.g. soap")
+        shelve.add_argument("--by", required=True, help="who does it (recorded in the audit trail)")
+        shelve.set_defaults(func=cmd_shelve)

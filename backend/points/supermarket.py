@@ -5,6 +5,14 @@ stock goes down only through ``stock = stock - 1 WHERE stock > 0`` (and a
 CHECK keeps it from going below zero), so two residents racing for the
 last item cannot both get it; the points go through the ledger's debit,
 which cannot overspend.
+
+An item the community no longer offers is retired (下架), never deleted:
+redemptions and their ledger entries refer to it. A retired item is left
+out of the catalogue and of :func:`find_item`, and :func:`redeem` refuses
+it — also when the resident chose it before it was retired, and also when
+the retirement lands while the redemption runs: the stock is taken only
+``WHERE retired_at IS NULL``, so a redemption either finishes before the
+retirement or changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +36,14 @@ class OutOfStock(DomainError):
     """The item is gone."""
 
 
+class Retired(DomainError):
+    """The item has been taken off the shelf (下架): it is not offered any more."""
+
+
+def _retired(item: CatalogueItem) -> Retired:
+    return Retired(f"抱歉，{item.name}已经下架，社区不再提供了；您的积分没有扣。可以问我“能换什么”看看别的。")
+
+
 @dataclass(frozen=True)
 class Offer:
     """One catalogue item as the resident sees it."""
@@ -40,13 +56,13 @@ class Offer:
 
 
 def catalogue(*, session: Session, resident: Resident) -> list[Offer]:
-    """The items of the resident's community, cheapest first, marked affordable or not."""
+    """The items the resident's community offers (not retired), cheapest first, marked affordable or not."""
     if resident.community_id is None:
         return []
     have = balance(session=session, resident=resident)
     items = session.scalars(
         select(CatalogueItem)
-        .filter_by(community_id=resident.community_id)
+        .filter_by(community_id=resident.community_id, retired_at=None)
         .order_by(CatalogueItem.cost, CatalogueItem.id)
     )
     return [
@@ -72,7 +88,7 @@ def _common_run(a: str, b: str) -> int:
 
 
 def find_item(*, session: Session, resident: Resident, text: str) -> CatalogueItem | None:
-    """The catalogue item a resident names, or None.
+    """The offered (not retired) catalogue item a resident names, or None.
 
     Residents say it their way: 换一袋大米 → 大米（5斤）, 换桶油 → 食用油（1升）.
     The item sharing the longest run of characters with the message wins;
@@ -81,7 +97,7 @@ def find_item(*, session: Session, resident: Resident, text: str) -> CatalogueIt
     """
     if resident.community_id is None:
         return None
-    items = list(session.scalars(select(CatalogueItem).filter_by(community_id=resident.community_id)))
+    items = list(session.scalars(select(CatalogueItem).filter_by(community_id=resident.community_id, retired_at=None)))
     scored = []
     for item in items:
         if item.code == text.strip():
@@ -111,8 +127,12 @@ def redeem(*, session: Session, resident: Resident, item_code: str, now: datetim
     Raises:
         InvalidInput: the resident has no community (no 爱心超市 to go to).
         NotFound: no such item in the community's catalogue.
+        Retired: the item has been taken off the shelf (nothing changes).
         NotEnoughPoints: not enough points (nothing changes).
         OutOfStock: the last one is gone (nothing changes).
+
+    "Nothing changes" once the caller rolls the transaction back, as every
+    caller does on an exception (the debit may already have been written).
     """
     if resident.community_id is None:
         raise InvalidInput("还不知道您属于哪个社区：请先通过网格员登记，或在登记工单时说明住址。")
@@ -120,6 +140,8 @@ def redeem(*, session: Session, resident: Resident, item_code: str, now: datetim
     item = session.scalars(select(CatalogueItem).filter_by(community_id=resident.community_id, code=item_code)).first()
     if item is None:
         raise NotFound("爱心超市里没有这件物品。")
+    if item.retired_at is not None:
+        raise _retired(item)
     code = _new_code(session)
     entry = debit(
         session=session,
@@ -133,16 +155,43 @@ def redeem(*, session: Session, resident: Resident, item_code: str, now: datetim
     )
     taken = session.execute(
         update(CatalogueItem)
-        .where(CatalogueItem.id == item.id, CatalogueItem.stock > 0)
+        .where(CatalogueItem.id == item.id, CatalogueItem.stock > 0, CatalogueItem.retired_at.is_(None))
         .values(stock=CatalogueItem.stock - 1)
         .execution_options(synchronize_session=False)
     )
+    session.refresh(item)  # a fresh read: a retirement that won the race is seen here
     if taken.rowcount != 1:
-        raise OutOfStock(f"{item.name}已经换完了，可以看看别的。")
-    session.refresh(item)
+        raise _retired(item) if item.retired_at is not None else OutOfStock(f"{item.name}已经换完了，可以看看别的。")
     redemption = Redemption(
         code=code, resident_id=resident.id, item_id=item.id, cost=int(item.cost), entry_id=entry.id, created_at=now
     )
     session.add(redemption)
     session.flush()
     return redemption
+
+
+def retire(*, session: Session, item: CatalogueItem, now: datetime) -> bool:
+    """Take the item off the shelf (下架); False when it already was off (nothing changes then).
+
+    Its stock, its past redemptions and their ledger entries stay as they are.
+    """
+    done = session.execute(
+        update(CatalogueItem)
+        .where(CatalogueItem.id == item.id, CatalogueItem.retired_at.is_(None))
+        .values(retired_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    return done.rowcount == 1
+
+
+def restore(*, session: Session, item: CatalogueItem) -> bool:
+    """Put a retired item back on the shelf (恢复上架); False when it was not retired (nothing changes)."""
+    done = session.execute(
+        update(CatalogueItem)
+        .where(CatalogueItem.id == item.id, CatalogueItem.retired_at.is_not(None))
+        .values(retired_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    return done.rowcount == 1

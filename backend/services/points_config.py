@@ -2,7 +2,9 @@
 
 Rules are matched by code and carry the file's ``version``. Catalogue items
 are stocked per community; an import sets name and cost but never overwrites
-stock that already exists, because stock changes with every redemption.
+stock that already exists, because stock changes with every redemption, and
+never touches ``retired_at``: an item staff took off the shelf (下架) stays
+off after a re-import.
 """
 
 from __future__ import annotations

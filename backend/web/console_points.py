@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.console import points_work
+from backend.dates import day
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Community, Resident
 from backend.points.ranking import ranking_csv, title_of
@@ -172,13 +173,16 @@ def _community(me: Staff, code: str) -> Community:
 def _catalogue_page(
     request: Request, me: Staff, community: Community, *, status: int = 200, **extra: Any
 ) -> HTMLResponse:
+    items = points_work.catalogue(session=me.db, community=community)
     page = render(
         request,
         "console_points_catalogue.html",
         me,
         community=community,
         communities=points_work.communities(session=me.db, account=me.account),
-        items=points_work.catalogue(session=me.db, community=community),
+        items=[i for i in items if i.retired_at is None],
+        retired=[i for i in items if i.retired_at is not None],
+        day=day,
         form=extra.pop("form", {}),
         **extra,
     )
@@ -188,7 +192,7 @@ def _catalogue_page(
 
 @router.get("/console/points/catalogue", response_class=HTMLResponse, tags=["console"])
 def catalogue_page(request: Request, community: str = "", done: str = "") -> HTMLResponse:
-    """The community's 爱心超市: items, cost and stock; set stock, add an item."""
+    """The community's 爱心超市: items, cost and stock; set stock, add an item, retire or restore one."""
     with staff(request, "points.catalogue") as me:
         return _catalogue_page(request, me, _community(me, community), done=done or None)
 
@@ -240,6 +244,37 @@ def add_item(
             return _catalogue_page(request, me, place, status=400, error=str(exc), form=form)
     done = quote(f"已上架 {item.name}")
     return RedirectResponse(f"/console/points/catalogue?community={place.code}&done={done}", status_code=303)
+
+
+def _shelve(request: Request, item: str, csrf: str, community: str, *, retire: bool) -> Response:
+    """下架 or 恢复上架 one item, audited; doing it twice changes nothing and says so."""
+    action = "points.item_retire" if retire else "points.item_restore"
+    with staff(request, "points.catalogue", csrf=csrf, post=True) as me:
+        place = _community(me, community)
+        try:
+            with me.db.begin_nested():
+                if retire:
+                    result = points_work.retire_item(session=me.db, community=place, item_code=item, now=me.now)
+                else:
+                    result = points_work.restore_item(session=me.db, community=place, item_code=item)
+                me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed)
+        except DomainError as exc:
+            me.audit(action, target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc))
+            return _catalogue_page(request, me, place, status=400, error=str(exc))
+    done = quote(result.message)
+    return RedirectResponse(f"/console/points/catalogue?community={place.code}&done={done}", status_code=303)
+
+
+@router.post("/console/points/catalogue/{item}/retire", tags=["console"])
+def retire_item(request: Request, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
+    """Take an item off the shelf (下架): residents no longer see it or redeem it; its history stays."""
+    return _shelve(request, item, csrf, community, retire=True)
+
+
+@router.post("/console/points/catalogue/{item}/restore", tags=["console"])
+def restore_item(request: Request, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
+    """Put a retired item back on the shelf (恢复上架), with the stock it had."""
+    return _shelve(request, item, csrf, community, retire=False)
 
 
 # --- the monthly ranking (一月一评比) -------------------------------------------------------------

@@ -132,6 +132,16 @@ class ItemOut(BaseModel):
     name: str
     cost: int
     stock: int
+    retired: bool = Field(False, description="taken off the shelf (下架): residents neither see nor redeem it")
+    retired_at: str | None = Field(None, description="when it was retired (ISO 8601, UTC); null while offered")
+
+
+class ShelvingOut(BaseModel):
+    """What 下架 / 恢复上架 did."""
+
+    item: ItemOut
+    changed: bool = Field(description="false: it already was so, nothing changed")
+    message: str
 
 
 class CatalogueOut(BaseModel):
@@ -174,7 +184,15 @@ class RankingOut(BaseModel):
 
 
 def _item_out(item: CatalogueItem) -> ItemOut:
-    return ItemOut(code=str(item.code), name=str(item.name), cost=int(item.cost), stock=int(item.stock))
+    retired_at = item.retired_at.isoformat() if item.retired_at is not None else None
+    return ItemOut(
+        code=str(item.code),
+        name=str(item.name),
+        cost=int(item.cost),
+        stock=int(item.stock),
+        retired=retired_at is not None,
+        retired_at=retired_at,
+    )
 
 
 def _resident(me: Staff, reference: str) -> Resident:
@@ -280,7 +298,7 @@ def volunteer(request: Request, body: VolunteerIn) -> VolunteerOut | JSONRespons
 
 @router.get("/catalogue", response_model=CatalogueOut)
 def catalogue(request: Request, community: str = "") -> CatalogueOut:
-    """The community's 爱心超市 (community staff: their own; an admin names one, or gets the first)."""
+    """The community's 爱心超市, retired items included and marked (community staff: their own; an admin names one)."""
     with api_staff(request, "points.catalogue") as me:
         place = _community(me, community)
         items = points_work.catalogue(session=me.db, community=place)
@@ -318,6 +336,38 @@ def set_stock(request: Request, item: str, body: StockIn, community: str = "") -
             me.audit("points.stock", target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc), via="api")
             return failed(exc)
         return _item_out(found)
+
+
+def _shelve(request: Request, item: str, community: str, *, retire: bool) -> ShelvingOut | JSONResponse:
+    action = "points.item_retire" if retire else "points.item_restore"
+    with api_staff(request, "points.catalogue", write=True) as me:
+        place = _community(me, community)
+        try:
+            with me.db.begin_nested():
+                if retire:
+                    result = points_work.retire_item(session=me.db, community=place, item_code=item, now=me.now)
+                else:
+                    result = points_work.restore_item(session=me.db, community=place, item_code=item)
+                me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed, via="api")
+        except DomainError as exc:
+            me.audit(action, target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc), via="api")
+            return failed(exc)
+        return ShelvingOut(item=_item_out(result.item), changed=result.changed, message=result.message)
+
+
+@router.post("/catalogue/{item}/retire", response_model=ShelvingOut, responses={401: {}, 403: {}, 404: {}})
+def retire_item(request: Request, item: str, community: str = "") -> ShelvingOut | JSONResponse:
+    """Take an item off the shelf (下架): residents no longer see or redeem it; its history stays.
+
+    Retiring a retired item changes nothing (``changed`` false).
+    """
+    return _shelve(request, item, community, retire=True)
+
+
+@router.post("/catalogue/{item}/restore", response_model=ShelvingOut, responses={401: {}, 403: {}, 404: {}})
+def restore_item(request: Request, item: str, community: str = "") -> ShelvingOut | JSONResponse:
+    """Put a retired item back on the shelf (恢复上架) with the stock it had; an offered item stays as it is."""
+    return _shelve(request, item, community, retire=False)
 
 
 @router.get("/ranking", response_model=RankingOut, responses={400: {}, 401: {}, 403: {}, 404: {}})

@@ -16,7 +16,9 @@ from actions.points import (
     ActionPointsRules,
     asked_change,
 )
-from backend.models import Community
+from backend.models import CatalogueItem, Community
+from backend.models.ledger import Redemption
+from backend.points import supermarket
 from backend.points.earning import log_volunteer
 from backend.points.ledger import adjust, balance
 from backend.services.points_config import import_points_config
@@ -133,6 +135,55 @@ async def test_not_enough_points_or_no_stock_get_a_clear_answer(ledger):
     [message], _ = await run(ActionPointsRedeem(), "我想兑换", "points_redeem")
     assert message["response"] == "utter_points_which_item"
     assert {"title": "洗衣皂", "payload": "我要换洗衣皂"} in message["buttons"]
+
+
+def retire(sessions, code):
+    """Staff take the item off fl's shelf (下架)."""
+    with sessions.begin() as s:
+        place = s.scalars(select(Community.id).filter_by(code="fl")).one()
+        item = s.scalars(select(CatalogueItem).filter_by(community_id=place, code=code)).one()
+        assert supermarket.retire(session=s, item=item, now=NOW)
+
+
+async def test_a_retired_item_is_neither_offered_nor_found_by_name(ledger):
+    retire(ledger, "soap")
+    [offer], _ = await run(ActionPointsCatalogue(), "能换什么", "points_catalogue")
+    assert "洗衣皂" not in offer["can"] + offer["later"] and "毛巾：30 分" in offer["can"]
+    assert "换洗衣皂" not in [b["title"] for b in offer["buttons"]]
+    [message], events = await run(ActionPointsRedeem(), "我要换洗衣皂", "points_redeem")
+    assert message["response"] == "utter_points_which_item" and events[0]["value"] is None
+    titles = [b["title"] for b in message["buttons"]]
+    assert "洗衣皂" not in titles and "毛巾" in titles
+
+
+async def test_a_redemption_confirmed_after_the_item_was_retired_is_refused_and_changes_nothing(ledger):
+    messages, _ = await run(ActionPointsRedeem(), "我要换毛巾", "points_redeem")
+    assert messages[0]["response"] == "utter_points_redeem_confirm"  # the resident is asked to confirm…
+    retire(ledger, "towel")  # …and the towel is taken off the shelf before they do
+    tracker = make_tracker(
+        "web:p1",
+        "确认兑换",
+        "affirm",
+        slots={"redeem_item": "towel"},
+        events=[
+            {"event": "user", "text": "我要换毛巾"},
+            {"event": "action", "name": "action_points_redeem"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": "确认兑换"},
+        ],
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleAffirm().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"] == (
+        "没有兑换成功：抱歉，毛巾已经下架，社区不再提供了；您的积分没有扣。可以问我“能换什么”看看别的。"
+    )
+    assert {"event": "slot", "name": "redeem_item", "value": None, "timestamp": None} in events
+    with ledger() as s:
+        resident = get_or_create_resident(session=s, channel="web", sender_id="p1")
+        towel = s.scalars(select(CatalogueItem).filter_by(community_id=resident.community_id, code="towel")).one()
+        assert balance(session=s, resident=resident) == 45 and towel.stock == 40
+        assert s.scalars(select(Redemption)).all() == []
 
 
 async def test_asking_for_the_ranking_shows_the_board_masked(ledger):

@@ -286,6 +286,8 @@ def test_every_points_page_and_form_admits_only_the_roles_that_may_use_it(points
         "/console/points/volunteer": ({"resident": FL, "hours": "1", "log_id": uuid.uuid4().hex}, VOLUNTEER),
         "/console/points/catalogue/soap/stock": ({"stock": "9"}, VIEW),
         "/console/points/catalogue": ({"code": f"x-{role.replace('_', '-')}", "name": "试", "cost": "5"}, VIEW),
+        "/console/points/catalogue/towel/retire": ({}, VIEW),
+        "/console/points/catalogue/towel/restore": ({}, VIEW),
     }
     for path, (data, roles) in posts.items():
         status = client.post(path, data={"csrf": csrf, **data}).status_code
@@ -300,6 +302,8 @@ API = [
     ("get", "/api/console/points/catalogue", None, VIEW),
     ("post", "/api/console/points/catalogue", {"code": "api-item", "name": "试", "cost": 5}, VIEW),
     ("put", "/api/console/points/catalogue/soap/stock", {"stock": 9}, VIEW),
+    ("post", "/api/console/points/catalogue/towel/retire", None, VIEW),
+    ("post", "/api/console/points/catalogue/towel/restore", None, VIEW),
     ("get", "/api/console/points/ranking", None, VIEW),
 ]
 
@@ -373,5 +377,8 @@ def test_community_staff_see_only_their_communitys_residents(points, registry):
 
 def test_the_api_is_described_in_openapi(points):
     spec = TestClient(points).get("/openapi.json").json()
-    assert {"AdjustmentIn", "VolunteerIn", "StockIn", "ItemIn", "LedgerOut"} <= set(spec["components"]["schemas"])
+    assert {"AdjustmentIn", "VolunteerIn", "StockIn", "ItemIn", "LedgerOut", "ShelvingOut"} <= set(
+        spec["components"]["schemas"]
+    )
     assert "put" in spec["paths"]["/api/console/points/catalogue/{item}/stock"]
+    assert "post" in spec["paths"]["/api/console/points/catalogue/{item}/retire"]

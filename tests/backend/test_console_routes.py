@@ -55,6 +55,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/points/catalogue"): POINTS_READERS,
     ("POST", "/console/points/catalogue"): POINTS_READERS,
     ("POST", "/console/points/catalogue/{item}/stock"): POINTS_READERS,
+    ("POST", "/console/points/catalogue/{item}/retire"): POINTS_READERS,
+    ("POST", "/console/points/catalogue/{item}/restore"): POINTS_READERS,
     ("GET", "/console/points/ranking"): POINTS_READERS,
     ("GET", "/console/points/ranking.csv"): POINTS_READERS,
     ("GET", "/api/console/points/csrf"): ALL,
@@ -64,6 +66,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/console/points/catalogue"): POINTS_READERS,
     ("POST", "/api/console/points/catalogue"): POINTS_READERS,
     ("PUT", "/api/console/points/catalogue/{item}/stock"): POINTS_READERS,
+    ("POST", "/api/console/points/catalogue/{item}/retire"): POINTS_READERS,
+    ("POST", "/api/console/points/catalogue/{item}/restore"): POINTS_READERS,
     ("GET", "/api/console/points/ranking"): POINTS_READERS,
 }
 # Valid bodies for the JSON writes, so a refusal is the role's and not the body's.
