@@ -46,7 +46,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("RASA_TOKEN", None, "token of Rasa's HTTP API (model swap, tracker reads)", secret=True),
     Variable("RASA_HOST", "127.0.0.1", "interface the Rasa server listens on"),
     Variable("RASA_PORT", "5005", "port of the Rasa server"),
-    Variable("RASA_URL", "http://127.0.0.1:5005", "where the backend and the bridge reach Rasa"),
+    Variable(
+        "RASA_URL",
+        "http://127.0.0.1:5005",
+        "where the backend and the bridge reach Rasa; several comma-separated: messages go to them in turn",
+    ),
     Variable(
         "RASA_SERVER_URLS",
         "",

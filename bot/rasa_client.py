@@ -6,10 +6,18 @@ something, so an empty answer is treated as a failure here, like a refused
 connection or a 5xx, and the caller keeps the message and retries it. The
 guarded channel (:mod:`backend.rasa_guard`) answers 503 when Rasa's tracker
 store failed during the turn, which is retried the same way.
+
+``RASA_URL`` may name several Rasa servers, comma-separated (the production
+profile, where they share the tracker store and Redis' lock store): the
+messages are spread over them in turn, and a server that refuses the
+connection is skipped for the next one. Only a refused connection moves on:
+after a timeout or a broken answer Rasa may have handled the message, so
+that one is kept and retried like any other failure.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
@@ -26,7 +34,7 @@ class RasaClient:
     """Send one resident message to Rasa and return the bot's messages.
 
     Args:
-        base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``.
+        base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``, or several, comma-separated.
         timeout: seconds to wait for the whole turn (actions included).
         transport: an httpx transport, for tests.
     """
@@ -40,7 +48,23 @@ class RasaClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         self._token = token
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        if not urls:
+            raise ValueError("RASA_URL is empty: give the Rasa server's URL (or several, comma-separated)")
+        self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport) for url in urls]
+        self._turns = itertools.count()
+
+    async def _post(self, path: str, **kwargs: Any) -> httpx.Response:
+        """POST to the next server in turn; on a refused connection, to the one after it."""
+        first = next(self._turns)
+        for offset in range(len(self._clients)):
+            client = self._clients[(first + offset) % len(self._clients)]
+            try:
+                return await client.post(path, **kwargs)
+            except httpx.ConnectError as exc:
+                refused: httpx.HTTPError = exc
+                logger.warning("Rasa at %s refused the connection; trying the next server", client.base_url)
+        raise refused
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Deliver ``text`` from ``sender`` and return Rasa's answers.
@@ -49,7 +73,7 @@ class RasaClient:
             RasaUnavailable: no connection, an error status, or an empty answer.
         """
         try:
-            response = await self._client.post("/webhooks/santong/webhook", json={"sender": sender, "message": text})
+            response = await self._post("/webhooks/santong/webhook", json={"sender": sender, "message": text})
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
         if response.status_code != 200:
@@ -71,7 +95,7 @@ class RasaClient:
         """
         params = {"token": self._token} if self._token else None
         try:
-            response = await self._client.post("/model/parse", json={"text": text}, params=params)
+            response = await self._post("/model/parse", json={"text": text}, params=params)
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
         if response.status_code != 200:
@@ -83,4 +107,5 @@ class RasaClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
