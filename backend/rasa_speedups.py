@@ -96,5 +96,5 @@ def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.events import Event
 
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(resolve_event_type)  # type: ignore[method-assign,assignment]
+    RemoteAction._validate_action_result = validate_action_result
+    Event.resolve_by_type = staticmethod(resolve_event_type)

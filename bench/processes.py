@@ -17,25 +17,62 @@ from backend.settings import PROJECT_ROOT, load_settings
 from tests.e2e.stack import Stack, free_port
 from tests.fake_bot_api import TOKEN, FakeBotAPI
 
-STACK_PROCESSES = ("rasa", "actions", "web", "worker", "telegram")
+SERVICES = PROJECT_ROOT / "scripts" / "test-services.sh"
 
 
-def start_stack(workdir: Path, api: FakeBotAPI) -> Stack:
+def production_services() -> tuple[str, str]:
+    """PostgreSQL and Redis on loopback ports under var/test-services (installed from Debian if missing).
+
+    The same script ``make test`` uses for its production-profile run; they
+    are left running (``scripts/test-services.sh stop`` stops them).
+    """
+    subprocess.run([str(SERVICES), "start"], cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+    found = subprocess.run([str(SERVICES), "env"], cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
+    values = dict(line.split("=", 1) for line in found.stdout.split() if "=" in line)
+    return values["E2E_POSTGRES_URL"].strip("'\""), values["E2E_REDIS_URL"].strip("'\"")
+
+
+def _wait_for_rasa(url: str, token: str, name: str, stack: Stack) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if stack.procs[name].poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{stack.log(name)}")
+        try:
+            if httpx.get(f"{url}/status", params={"token": token}, timeout=2).json().get("model_file"):
+                return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{name} not ready:\n{stack.log(name)}")
+
+
+def start_stack(workdir: Path, api: FakeBotAPI, rasa_servers: int = 1, production: bool = False) -> Stack:
     """The whole stack on free loopback ports, its own databases, Telegram through ``api``.
 
-    The profile follows the environment exactly as ``make run`` does:
-    SQLite by default; with E2E_POSTGRES_URL / E2E_REDIS_URL set
-    (``scripts/test-services.sh env``) PostgreSQL and Redis.
+    The embedded profile (SQLite, one Rasa server: ``make run``) by default;
+    ``production``: PostgreSQL for the backend and Rasa's tracker store,
+    Redis for Rasa's lock store, and ``rasa_servers`` Rasa servers that the
+    web app, the worker and the bridge send to in turn (RASA_URL lists them).
     """
     settings = load_settings(require_secrets=False)
     ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
-    stack = Stack.prepare(workdir, settings.model_dir)
-    # Warnings and per-request access lines are not what is measured; the stack logs as configured otherwise.
-    for name in ("rasa", "actions", "web", "worker"):
-        stack.start(name)
-    stack.start("telegram", {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url})
-    for name in ("actions", "web", "worker", "rasa", "telegram"):
+    postgres, redis = production_services() if production else ("", "")
+    stack = Stack.prepare(workdir, settings.model_dir, postgres_admin_url=postgres, redis_url=redis)
+    urls = [stack.rasa_url]
+    stack.start("rasa")
+    for number in range(2, rasa_servers + 1):
+        port = free_port()
+        stack.start(f"rasa{number}", {"RASA_PORT": str(port)}, serve="rasa")
+        urls.append(f"http://127.0.0.1:{port}")
+    every = {"RASA_URL": ",".join(urls)}  # the web app, the worker and the bridge send to each in turn
+    stack.start("actions")
+    for name in ("web", "worker"):
+        stack.start(name, every)
+    stack.start("telegram", {**every, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url})
+    for name in ("actions", "web", "worker", "telegram"):
         stack.wait_ready(name)
+    for number, url in enumerate(urls, start=1):
+        _wait_for_rasa(url, stack.env["RASA_TOKEN"], "rasa" if number == 1 else f"rasa{number}", stack)
     return stack
 
 

@@ -57,7 +57,15 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
-    def prepare(cls, workdir: Path, model_dir: Path) -> Stack:
+    def prepare(
+        cls, workdir: Path, model_dir: Path, postgres_admin_url: str | None = None, redis_url: str | None = None
+    ) -> Stack:
+        """Databases migrated and the demo registry loaded; nothing started yet.
+
+        The profile comes from E2E_POSTGRES_URL / E2E_REDIS_URL unless given here.
+        """
+        postgres_admin_url = POSTGRES_ADMIN_URL if postgres_admin_url is None else postgres_admin_url
+        redis_url = REDIS_URL if redis_url is None else redis_url
         rasa, actions, web = free_port(), free_port(), free_port()
         env = {
             k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TRACKER_STORE_URL", "TELEGRAM_BOT_TOKEN"}
@@ -78,11 +86,11 @@ class Stack:
                 "PYTHONWARNINGS": "ignore",
             }
         )
-        if POSTGRES_ADMIN_URL:  # the production profile: PostgreSQL for both stores, Redis for the lock store
-            env["DATABASE_URL"] = fresh_postgres_database(POSTGRES_ADMIN_URL, "e2e")
-            env["TRACKER_STORE_URL"] = fresh_postgres_database(POSTGRES_ADMIN_URL, "e2e_tracker")
-        if REDIS_URL:
-            env["REDIS_URL"] = REDIS_URL
+        if postgres_admin_url:  # the production profile: PostgreSQL for both stores, Redis for the lock store
+            env["DATABASE_URL"] = fresh_postgres_database(postgres_admin_url, "e2e")
+            env["TRACKER_STORE_URL"] = fresh_postgres_database(postgres_admin_url, "e2e_tracker")
+        if redis_url:
+            env["REDIS_URL"] = redis_url
         stack = cls(workdir=workdir, env=env)
         for command in (["db", "upgrade"], ["demo", "load"]):
             subprocess.run([sys.executable, "-m", "backend", *command], env=env, cwd=PROJECT_ROOT, check=True)
