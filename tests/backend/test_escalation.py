@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 
 from backend.errors import DomainError, InvalidRegistry
 from backend.models import Notification, Ticket
@@ -65,6 +66,20 @@ def test_a_resolved_ticket_does_not_move_and_a_very_late_one_moves_once_per_roun
     with registry() as s:
         assert [number for number, _ in moved] == [s.get(Ticket, late).number]
         assert s.get(Ticket, done).escalation_level == "grid"
+
+
+def test_the_clock_reads_only_tickets_old_enough_to_be_late(registry):
+    """It runs every minute: reading every open ticket made the worker's memory grow with them (make bench)."""
+    young = [filed(registry, sender=f"y{i}", building=3 + i) for i in range(3)]
+    old = filed(registry, sender="o", building=8)
+    with registry.begin() as s:
+        s.get(Ticket, old).created_at = FILED - timedelta(hours=47)  # at its level for 48 h at FILED + 1 h
+    read = set()
+    with registry.begin() as s:
+        event.listen(s, "loaded_as_persistent", lambda _s, obj: isinstance(obj, Ticket) and read.add(obj.id))
+        moved = escalate_overdue(session=s, now=FILED + timedelta(hours=1, minutes=1), limits=LIMITS)
+        assert [number for number, _ in moved] == [s.get(Ticket, old).number]
+    assert read == {old} and not read & set(young)
 
 
 def test_the_limits_file(tmp_path):
