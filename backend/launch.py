@@ -20,6 +20,9 @@ from backend.settings import PROJECT_ROOT, Settings
 logger = logging.getLogger(__name__)
 
 
+KEEP_ALIVE_SECONDS = 75  # longer than the clients' idle connections (aiohttp 15 s, httpx 5 s)
+
+
 class PortInUse(RuntimeError):
     """The port a process must listen on is taken."""
 
@@ -111,7 +114,7 @@ def serve_rasa(settings: Settings) -> None:
             "--credentials",
             "credentials.yml",
         ],
-        settings.rasa_environment(),
+        {**settings.rasa_environment(), "SANIC_KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_SECONDS)},  # as the actions'
     )
 
 
@@ -129,7 +132,10 @@ def serve_actions(settings: Settings) -> None:
             "--port",
             str(settings.actions_port),
         ],
-        {"SANIC_HOST": settings.actions_host},
+        # Keep idle connections longer than Rasa's client does (aiohttp: 15 s). With Sanic's default 5 s the
+        # server sometimes closed a connection Rasa was just reusing: "Can not write request body", the
+        # action failed and the resident got no answer (seen once in make test's production run).
+        {"SANIC_HOST": settings.actions_host, "SANIC_KEEP_ALIVE_TIMEOUT": str(KEEP_ALIVE_SECONDS)},
     )
 
 

@@ -123,9 +123,7 @@ def escalate_overdue(
     if not candidates:
         return moved
     open_tickets = (
-        select(Ticket)
-        .where(Ticket.status.in_(OPEN_STATUSES), or_(*candidates))
-        .options(selectinload(Ticket.events))
+        select(Ticket).where(Ticket.status.in_(OPEN_STATUSES), or_(*candidates)).options(selectinload(Ticket.events))
     )
     for ticket in session.scalars(open_tickets):
         limit = limits.get(str(ticket.escalation_level))
