@@ -182,8 +182,8 @@ async def _phases(
     say(f"\n== 2. 固定负载 / fixed offered load: {args.residents} residents ({args.residents - on_telegram} web, "
         f"{on_telegram} Telegram), {args.think:.0f} s think time, {args.load_seconds:.0f} s ==")  # fmt: skip
     mix = [web] * (args.residents - on_telegram) + [telegram] * on_telegram
-    load, _ = await residents(mix, report_conversation, args.load_seconds, args.think)
-    bare_load, _ = await residents([baseline] * args.residents, bare_conversation, args.load_seconds, args.think)
+    load = await residents(mix, report_conversation, args.load_seconds, args.think)
+    bare_load = await residents([baseline] * args.residents, bare_conversation, args.load_seconds, args.think)
     for name, samples in (("web", load.of("web")), ("telegram", load.of("telegram")), ("bare", bare_load.items)):
         say(f"  {name:<8} {latency_line(samples)}")
     web_ms = [s.latency_ms for s in load.of("web") if not s.empty]
@@ -218,7 +218,7 @@ async def _phases(
     if args.soak_seconds:
         say(f"\n== 4. 浸泡 / soak: the fixed load for {args.soak_seconds:.0f} s, memory sampled every 2 s ==")
         started = time.monotonic()
-        soak, _ = await residents(mix, report_conversation, args.soak_seconds, args.think)
+        soak = await residents(mix, report_conversation, args.soak_seconds, args.think)
         ended = time.monotonic()
         say(f"  web {latency_line(soak.of('web'))}; conversations {soak.conversations}")
         empty += soak.empty()

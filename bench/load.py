@@ -17,10 +17,10 @@ Conversation = Callable[[Channel, Samples, random.Random, float], Awaitable[bool
 
 async def residents(
     channels: list[Callable[[], Channel]], conversation: Conversation, seconds: float, think: float = 0.0
-) -> tuple[Samples, float]:
+) -> Samples:
     """Each channel factory is one resident holding conversation after conversation for ``seconds``.
 
-    Returns what was recorded and the measuring window's length. Residents
+    Returns what was recorded. Residents
     start spread over the first think time, as people do, not all in the
     same millisecond; messages answered after the window closed are not
     counted in the throughput (their latency is).
@@ -37,7 +37,7 @@ async def residents(
             await conversation(make(), samples, rng, think)
 
     await asyncio.gather(*(resident(i, make) for i, make in enumerate(channels)))
-    return samples, seconds
+    return samples
 
 
 def throughput(samples: Samples, started: float, seconds: float) -> float:
@@ -62,8 +62,8 @@ async def ramp(
     stages = []
     for level in levels:
         started = time.monotonic()
-        samples, window = await residents([make] * level, conversation, seconds)
-        stages.append(Stage(level, throughput(samples, started, window), samples))
+        samples = await residents([make] * level, conversation, seconds)
+        stages.append(Stage(level, throughput(samples, started, seconds), samples))
     return stages
 
 

@@ -369,6 +369,13 @@ def restore_item(*, session: Session, community: Community, item_code: str) -> S
     return Shelving(item=item, retired=False, changed=supermarket.restore(session=session, item=item))
 
 
+def shelve_item(*, session: Session, community: Community, item_code: str, retire: bool, now: datetime) -> Shelving:
+    """下架 (``retire``) or 恢复上架 one item: what the console page and the staff API both do."""
+    if retire:
+        return retire_item(session=session, community=community, item_code=item_code, now=now)
+    return restore_item(session=session, community=community, item_code=item_code)
+
+
 def month_of(text: str, now: datetime) -> str:
     """'2026-11' as asked, or this month.
 

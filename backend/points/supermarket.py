@@ -175,22 +175,21 @@ def retire(*, session: Session, item: CatalogueItem, now: datetime) -> bool:
 
     Its stock, its past redemptions and their ledger entries stay as they are.
     """
-    done = session.execute(
-        update(CatalogueItem)
-        .where(CatalogueItem.id == item.id, CatalogueItem.retired_at.is_(None))
-        .values(retired_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(item)
-    return done.rowcount == 1
+    return _set_retired(session, item, now)
 
 
 def restore(*, session: Session, item: CatalogueItem) -> bool:
     """Put a retired item back on the shelf (恢复上架); False when it was not retired (nothing changes)."""
+    return _set_retired(session, item, None)
+
+
+def _set_retired(session: Session, item: CatalogueItem, retired_at: datetime | None) -> bool:
+    """Move the item on or off the shelf in one conditional UPDATE; whether it moved."""
+    is_in_other_state = CatalogueItem.retired_at.is_(None) if retired_at else CatalogueItem.retired_at.is_not(None)
     done = session.execute(
         update(CatalogueItem)
-        .where(CatalogueItem.id == item.id, CatalogueItem.retired_at.is_not(None))
-        .values(retired_at=None)
+        .where(CatalogueItem.id == item.id, is_in_other_state)
+        .values(retired_at=retired_at)
         .execution_options(synchronize_session=False)
     )
     session.refresh(item)

@@ -253,10 +253,9 @@ def _shelve(request: Request, item: str, csrf: str, community: str, *, retire: b
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                if retire:
-                    result = points_work.retire_item(session=me.db, community=place, item_code=item, now=me.now)
-                else:
-                    result = points_work.restore_item(session=me.db, community=place, item_code=item)
+                result = points_work.shelve_item(
+                    session=me.db, community=place, item_code=item, retire=retire, now=me.now
+                )
                 me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed)
         except DomainError as exc:
             me.audit(action, target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc))
