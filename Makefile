@@ -71,13 +71,13 @@ chromium:
 pytest: setup
 	$(ENV) $(PY) -m pytest
 
-# The backend, action and end-to-end suites again on the production profile: PostgreSQL for the
+# The backend, action, Telegram bridge and end-to-end suites again on the production profile: PostgreSQL for the
 # backend and Rasa's tracker store, Redis for Rasa's lock store (installed from Debian when missing,
 # run on loopback ports under var/test-services/, stopped afterwards).
 pytest-production: setup
 	@scripts/test-services.sh start
 	@set -a; eval "$$(scripts/test-services.sh env)"; set +a; \
-	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/e2e; \
+	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/bot tests/e2e; \
 	  status=$$?; scripts/test-services.sh stop; exit $$status
 
 conversation-tests: train

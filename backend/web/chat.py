@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, StrictStr
+from sqlalchemy.orm import Session
 
 from backend import messages
 from backend.errors import InvalidInput
@@ -210,7 +211,10 @@ def get_photo(token: str, request: Request) -> FileResponse:
 
 
 async def _store_and_deliver(request: Request, sender: str, text: str, after: int) -> ChatUpdate:
-    """Keep the message first (nothing is lost), then forward this sender's pending messages in order."""
+    """Keep the message first (nothing is lost), then forward this sender's pending messages in order.
+
+    The new answers are read in the delivery's last transaction, not in one more.
+    """
     sessions = request.app.state.sessions
     try:
         with sessions.begin() as session:
@@ -218,12 +222,16 @@ async def _store_and_deliver(request: Request, sender: str, text: str, after: in
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
 
+    def read(session: Session) -> list[Reply]:
+        return _replies(session, sender, after)
+
     lock = request.app.state.sender_locks.setdefault(sender, asyncio.Lock())
     async with lock:
         report = await chat_service.deliver_pending(
-            sessions=sessions, sender=sender, forward=request.app.state.rasa.send
+            sessions=sessions, sender=sender, forward=request.app.state.rasa.send, read=read
         )
-    return _update(request, sender, after, report.pending)
+    replies = report.read if report.read is not None else []
+    return ChatUpdate(replies=replies, pending=report.pending, notice=messages.BUSY if report.pending else None)
 
 
 @router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
@@ -235,7 +243,8 @@ def updates(request: Request, after: int = 0) -> ChatUpdate:
     sender = rasa_sender(visitor)
     with request.app.state.sessions() as session:
         pending = len(chat_service.pending_messages(session=session, sender=sender))
-    return _update(request, sender, after, pending)
+        replies = _replies(session, sender, after)
+    return ChatUpdate(replies=replies, pending=pending, notice=messages.BUSY if pending else None)
 
 
 @router.get("/api/chat/history", response_model=ChatHistory, tags=["chat"])
@@ -259,10 +268,7 @@ def history(request: Request) -> ChatHistory:
     return ChatHistory(items=items, pending=pending, notice=messages.BUSY if pending else None)
 
 
-def _update(request: Request, sender: str, after: int, pending: int) -> ChatUpdate:
-    with request.app.state.sessions() as session:
-        # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
-        rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
-        replies = [_reply(r) for r in rows]
-    notice = messages.BUSY if pending else None
-    return ChatUpdate(replies=replies, pending=pending, notice=notice)
+def _replies(session: Session, sender: str, after: int) -> list[Reply]:
+    # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
+    rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
+    return [_reply(r) for r in rows]

@@ -2,7 +2,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.errors import InvalidInput
 from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
@@ -130,3 +130,24 @@ def test_the_worker_leaves_a_fresh_message_to_the_request_that_stored_it(session
         assert chat.senders_with_due_messages(session=s, now=stored, grace=grace) == ["web:failed"]
         later = stored + grace + timedelta(seconds=1)  # the request that stored it died: the worker takes over
         assert chat.senders_with_due_messages(session=s, now=later, grace=grace) == ["web:fresh", "web:failed"]
+
+
+async def test_a_delivery_reads_the_new_replies_in_its_last_transaction(sessions, engine):
+    """Claim, then answer + next head + the caller's read: two transactions a message (there were four and a read)."""
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda connection: commits.append(1))
+    with sessions.begin() as s:
+        chat.record_message(session=s, sender="web:r", text="你好")
+    commits.clear()
+
+    def read(session):
+        return [r.payload["text"] for r in chat.replies_since(session=session, sender="web:r", after_id=0)]
+
+    report = await chat.deliver_pending(sessions=sessions, sender="web:r", forward=FlakyRasa(), read=read)
+    assert (report.answered, report.pending, report.read) == (1, 0, ["收到：你好"])
+    assert len(commits) == 2
+
+    with sessions.begin() as s:
+        chat.record_message(session=s, sender="web:r", text="还在吗")
+    report = await chat.deliver_pending(sessions=sessions, sender="web:r", forward=FlakyRasa(fail_first=1), read=read)
+    assert (report.answered, report.pending, report.read) == (0, 1, ["收到：你好"])  # kept, and said so
