@@ -69,8 +69,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "REDIS_URL",
         "",
-        "Redis for Rasa's lock store, needed when several Rasa servers share conversations "
-        "(redis://:password@host:6379/1); empty means an in-memory lock store (one Rasa server)",
+        "Redis for Rasa's lock store and the web app's rate limits, needed when several Rasa servers or web "
+        "processes share the load (redis://:password@host:6379/1); empty means both stay in one process's memory",
     ),
     Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
     Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),

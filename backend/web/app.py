@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # One lock per visitor: their messages go to Rasa one at a time, in order.
     app.state.sender_locks = {}
-    rate_limits.install(app, settings.rate_limit_per_minute)
+    rate_limits.install(app, settings.rate_limit_per_minute, settings.redis_url)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(chat.router)

@@ -7,26 +7,43 @@ rate no person keeps up. Over the limit the answer is 429 with
 ``Retry-After`` and a Chinese explanation; the chat page puts the text
 back into the input box, so nothing typed is lost.
 
-The buckets live in the web process's memory (bounded: the least recently
-seen callers are forgotten first). With several web processes behind a
-load balancer each has its own buckets, so the effective limit is that
-many times higher; put a limit on the load balancer too.
+Where ``REDIS_URL`` is set (the production profile, several web processes
+behind a load balancer) the buckets live in Redis, shared by every web
+process, each update one atomic script on Redis's own clock; otherwise in
+the web process's memory (bounded: the least recently seen callers are
+forgotten first). When Redis cannot be reached the shared limiter lets the
+message through and logs it: a resident is never refused because the
+limiter is down.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import redis
 from fastapi import HTTPException, Request
 
 from backend.web.identity import visitor_id
 
+logger = logging.getLogger(__name__)
+
 MAX_CALLERS = 50_000
+REDIS_TIMEOUT_SECONDS = 0.5
+WARN_EVERY_SECONDS = 60.0
+
+
+class Limiter(Protocol):
+    """Spends one token for a caller: 0 when allowed, else the seconds until the next one."""
+
+    def take(self, key: str) -> float:
+        """See the class."""
+        ...
 
 
 @dataclass
@@ -59,6 +76,52 @@ class SenderLimiter:
         return (1.0 - bucket.tokens) / self.rate
 
 
+# One token bucket in a Redis hash, refilled and spent in one step (a script
+# runs alone), on Redis's clock so that web processes on several machines agree.
+_TAKE = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local stored = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(stored[1]) or burst
+local updated = tonumber(stored[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class SharedSenderLimiter:
+    """The same token buckets in Redis, shared by every web process: ``burst`` at once, then ``per_minute``.
+
+    A bucket's key expires once it would be full again, so Redis holds only
+    the callers seen lately.
+    """
+
+    def __init__(self, client: redis.Redis, *, scope: str, per_minute: float, burst: int, prefix: str = "santong:rate"):
+        self.client = client
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.prefix = f"{prefix}:{scope}:"
+        self._take = client.register_script(_TAKE)
+        self._warned = -WARN_EVERY_SECONDS
+
+    def take(self, key: str) -> float:
+        """Spend one token for ``key`` in Redis; allowed (0) when Redis cannot be reached."""
+        try:
+            return float(self._take(keys=[self.prefix + key], args=[self.rate, self.burst]))
+        except redis.RedisError as error:
+            now = time.monotonic()
+            if now - self._warned >= WARN_EVERY_SECONDS:
+                self._warned = now
+                logger.warning("rate limits not applied: Redis unavailable (%s)", error)
+            return 0.0
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -82,21 +145,38 @@ KEYS: dict[str, Callable[[Request], str]] = {
 }
 
 
-def install(app: Any, per_minute: int) -> None:
+LIMITS = {  # scope: (share of the chat's per-minute rate, burst)
+    "chat": (1.0, 20),
+    "photos": (1 / 3, 5),
+    "triage": (4.0, 30),
+    "open311": (4.0, 30),
+}
+
+
+def install(app: Any, per_minute: int, redis_url: str = "") -> None:
     """Give the app its limiters: ``per_minute`` chat messages per visitor (0: no limits).
 
     The others follow from it: photos a third of it, the triage API and
-    Open311 (a platform's tool calling) four times it.
+    Open311 (a platform's tool calling) four times it. With ``redis_url``
+    they are shared by every web process through Redis.
     """
-    if per_minute <= 0:
-        app.state.rate_limits = {}
-        return
-    app.state.rate_limits = {
-        "chat": SenderLimiter(per_minute=per_minute, burst=20),
-        "photos": SenderLimiter(per_minute=max(1, per_minute // 3), burst=5),
-        "triage": SenderLimiter(per_minute=per_minute * 4, burst=30),
-        "open311": SenderLimiter(per_minute=per_minute * 4, burst=30),
-    }
+    limits: dict[str, Limiter] = {}
+    if per_minute > 0:
+        client = (
+            redis.Redis.from_url(
+                redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+            )
+            if redis_url
+            else None
+        )
+        for scope, (share, burst) in LIMITS.items():
+            rate = max(1.0, round(per_minute * share))
+            limits[scope] = (
+                SharedSenderLimiter(client, scope=scope, per_minute=rate, burst=burst)
+                if client is not None
+                else SenderLimiter(per_minute=rate, burst=burst)
+            )
+    app.state.rate_limits = limits
 
 
 def limit(scope: str) -> Callable[[Request], None]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models import ChatMessage
 from backend.settings import load_settings
 from backend.web.app import create_app
-from backend.web.rate_limits import SenderLimiter
+from backend.web.rate_limits import SenderLimiter, SharedSenderLimiter
 from bot.rasa_client import RasaClient
 
 
@@ -62,6 +66,45 @@ def test_a_flooding_visitor_gets_429_in_chinese_and_nothing_of_the_flood_is_stor
     other = TestClient(client.app)
     other.get("/")
     assert other.post("/api/chat/messages", json={"text": "你好"}, headers=headers).status_code == 200
+
+
+REDIS_URL = os.environ.get("E2E_REDIS_URL", "")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="the production profile's Redis (make pytest-production)")
+
+
+@needs_redis
+def test_web_processes_sharing_redis_share_each_callers_bucket():
+    """Two web processes (two limiters on one Redis): a caller's burst is spent once between them, not twice."""
+    prefix = f"test-rate-{uuid.uuid4().hex}"
+    one, two = (
+        SharedSenderLimiter(redis.Redis.from_url(REDIS_URL), scope="chat", per_minute=6, burst=3, prefix=prefix)
+        for _ in range(2)
+    )
+    assert [one.take("visitor:a"), two.take("visitor:a"), one.take("visitor:a")] == [0.0, 0.0, 0.0]
+    assert 9.0 < two.take("visitor:a") <= 10.0  # one token every 10 s, across both processes
+    assert one.take("visitor:b") == 0.0  # another caller has its own bucket
+    ttl = redis.Redis.from_url(REDIS_URL).ttl(f"{prefix}:chat:visitor:a")
+    assert 0 < ttl <= 31  # forgotten once it would be full again
+
+
+def test_with_redis_unreachable_the_message_goes_through_and_it_is_logged(caplog):
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    limiter = SharedSenderLimiter(dead, scope="chat", per_minute=6, burst=1)
+    assert [limiter.take("visitor:a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1  # said once, not per message
+    assert "Redis unavailable" in caplog.records[0].message
+
+
+@needs_redis
+def test_with_redis_url_set_the_app_limits_through_redis(database_url, tmp_path):
+    settings = load_settings(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "k", "RASA_TOKEN": "t", "RATE_LIMIT_PER_MINUTE": "6",
+         "REDIS_URL": REDIS_URL}
+    )  # fmt: skip
+    limits = create_app(settings).state.rate_limits
+    assert {type(v) for v in limits.values()} == {SharedSenderLimiter} and set(limits) == {
+        "chat", "photos", "triage", "open311"
+    }
 
 
 def test_the_limits_can_be_turned_off(database_url, tmp_path):
