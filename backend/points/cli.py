@@ -136,7 +136,7 @@ def cmd_stock(args: argparse.Namespace) -> int:
 
 def cmd_shelve(args: argparse.Namespace) -> int:
     """``retire`` / ``restore``: take an item off the shelf or put it back; twice changes nothing."""
-    from backend.console import audit, points_work
+    from backend.console import audit, catalogue_work
     from backend.models import Community
 
     now = _now()
@@ -145,9 +145,9 @@ def cmd_shelve(args: argparse.Namespace) -> int:
         if community is None:
             raise NotFound(f"没有这个社区：{args.community}")
         if args.action == "retire":
-            result = points_work.retire_item(session=session, community=community, item_code=args.item, now=now)
+            result = catalogue_work.retire_item(session=session, community=community, item_code=args.item, now=now)
         else:
-            result = points_work.restore_item(session=session, community=community, item_code=args.item)
+            result = catalogue_work.restore_item(session=session, community=community, item_code=args.item)
         audit.record(
             session=session,
             account=None,

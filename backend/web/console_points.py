@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend.console import points_work
+from backend.console import catalogue_work, points_work
 from backend.dates import day
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Community, Resident
@@ -173,7 +173,7 @@ def _community(me: Staff, code: str) -> Community:
 def _catalogue_page(
     request: Request, me: Staff, community: Community, *, status: int = 200, **extra: Any
 ) -> HTMLResponse:
-    items = points_work.catalogue(session=me.db, community=community)
+    items = catalogue_work.catalogue(session=me.db, community=community)
     page = render(
         request,
         "console_points_catalogue.html",
@@ -206,7 +206,7 @@ def set_stock(
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                found = points_work.set_stock(
+                found = catalogue_work.set_stock(
                     session=me.db, community=place, item_code=item, stock=_number(stock, "库存")
                 )
                 me.audit("points.stock", target=f"{place.code}/{found.code}", stock=int(found.stock))
@@ -232,7 +232,7 @@ def add_item(
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                item = points_work.add_item(
+                item = catalogue_work.add_item(
                     session=me.db, community=place, code=code, name=name, cost=_number(cost, "兑换积分"),
                     stock=_number(stock or "0", "库存"),
                 )  # fmt: skip
@@ -253,7 +253,7 @@ def _shelve(request: Request, item: str, csrf: str, community: str, *, retire: b
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                result = points_work.shelve_item(
+                result = catalogue_work.shelve_item(
                     session=me.db, community=place, item_code=item, retire=retire, now=me.now
                 )
                 me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from backend.console import points_work
+from backend.console import catalogue_work, points_work
 from backend.errors import DomainError, NotFound
 from backend.models import CatalogueItem, Community, Resident
 from backend.points.ledger import CapReached, NotEnoughPoints
@@ -154,7 +154,7 @@ class CatalogueOut(BaseModel):
 class StockIn(BaseModel):
     """The item's counted stock."""
 
-    stock: int = Field(ge=0, le=points_work.STOCK_MAX)
+    stock: int = Field(ge=0, le=catalogue_work.STOCK_MAX)
 
 
 class ItemIn(BaseModel):
@@ -162,8 +162,8 @@ class ItemIn(BaseModel):
 
     code: str = Field(max_length=32)
     name: str = Field(max_length=64)
-    cost: int = Field(ge=1, le=points_work.STOCK_MAX)
-    stock: int = Field(default=0, ge=0, le=points_work.STOCK_MAX)
+    cost: int = Field(ge=1, le=catalogue_work.STOCK_MAX)
+    stock: int = Field(default=0, ge=0, le=catalogue_work.STOCK_MAX)
 
 
 class RankOut(BaseModel):
@@ -301,7 +301,7 @@ def catalogue(request: Request, community: str = "") -> CatalogueOut:
     """The community's 爱心超市, retired items included and marked (community staff: their own; an admin names one)."""
     with api_staff(request, "points.catalogue") as me:
         place = _community(me, community)
-        items = points_work.catalogue(session=me.db, community=place)
+        items = catalogue_work.catalogue(session=me.db, community=place)
         return CatalogueOut(community=str(place.code), items=[_item_out(i) for i in items])
 
 
@@ -312,7 +312,7 @@ def add_item(request: Request, body: ItemIn, community: str = "") -> ItemOut | J
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                item = points_work.add_item(
+                item = catalogue_work.add_item(
                     session=me.db, community=place, code=body.code, name=body.name, cost=body.cost, stock=body.stock
                 )
                 me.audit("points.item_add", target=f"{place.code}/{item.code}", name=str(item.name),
@@ -330,7 +330,7 @@ def set_stock(request: Request, item: str, body: StockIn, community: str = "") -
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                found = points_work.set_stock(session=me.db, community=place, item_code=item, stock=body.stock)
+                found = catalogue_work.set_stock(session=me.db, community=place, item_code=item, stock=body.stock)
                 me.audit("points.stock", target=f"{place.code}/{found.code}", stock=int(found.stock), via="api")
         except DomainError as exc:
             me.audit("points.stock", target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc), via="api")
@@ -344,7 +344,7 @@ def _shelve(request: Request, item: str, community: str, *, retire: bool) -> She
         place = _community(me, community)
         try:
             with me.db.begin_nested():
-                result = points_work.shelve_item(
+                result = catalogue_work.shelve_item(
                     session=me.db, community=place, item_code=item, retire=retire, now=me.now
                 )
                 me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed, via="api")

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from backend.cli import build_parser
-from backend.console import points_work
+from backend.console import catalogue_work, points_work
 from backend.dates import day
 from backend.errors import InvalidInput, NotFound
 from backend.models import AuditEntry, CatalogueItem, Community, Resident
@@ -198,7 +198,7 @@ def test_an_item_code_in_use_by_a_retired_item_points_to_restoring_it(shop):
     with shop.begin() as s:
         fl = s.scalars(select(Community).filter_by(code="fl")).one()
         with pytest.raises(InvalidInput, match="已经有编号为 soap 的物品了（已下架，可以恢复上架）"):
-            points_work.add_item(session=s, community=fl, code="soap", name="肥皂", cost=5, stock=1)
+            catalogue_work.add_item(session=s, community=fl, code="soap", name="肥皂", cost=5, stock=1)
 
 
 # --- the console and the staff API --------------------------------------------------------------
