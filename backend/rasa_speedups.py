@@ -1,6 +1,6 @@
 """Work Rasa 3.6 repeats on every message for no result, done once instead (installed by the launcher).
 
-Two of them, found with py-spy while ``make bench`` loaded the stack:
+Three of them, found with py-spy while ``make bench`` loaded the stack:
 
 1. Rasa checks each answer of the action server against a JSON schema with
 ``jsonschema.validate(result, schema)``; that function first validates the
@@ -17,6 +17,17 @@ about 7 % of the server's time. Here the names are looked up in a table
 built from the same walk, and the walk is repeated when a name is not in
 it (an event class imported later), so the answer is always the walk's.
 
+3. TED, the dialogue policy, runs its TensorFlow model for every
+prediction (two or three per message): about a quarter of the server's
+busy time. Its answer is a function of the dialogue states it featurizes
+(the last five turns' intents, entities, slots, actions and active form,
+as the policy itself computes them), and those repeat: every resident who
+files a report walks the same form. The prediction is kept per states in
+a bounded cache and a repeat is answered from it. A prediction that could
+depend on more than the states is never cached: a policy trained on text
+(end-to-end stories) and one that returns events. The cache belongs to
+the loaded policy: a model swapped in (``PUT /model``) starts with none.
+
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
 upstream; :func:`install` is called by :mod:`backend.run_masked` before
 Rasa starts, and a test pins the behaviour it replaces.
@@ -24,6 +35,8 @@ Rasa starts, and a test pins the behaviour it replaces.
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -91,10 +104,96 @@ def resolve_event_type(type_name: str, default: Any = None) -> Any:
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+TED_CACHE_SIZE = 2048  # dialogue states, about 2 KB each (the probabilities kept as one float64 array)
+_TED_ORIGINAL: dict[str, Any] = {}
+
+
+def _frozen(states: list[dict[str, dict[str, Any]]]) -> tuple[Any, ...]:
+    """The featurized turns as a hashable key (each state: sub-state name → its sorted items)."""
+    return tuple(
+        tuple(sorted((name, tuple(sorted(sub.items()))) for name, sub in state.items())) for state in states
+    )
+
+
+def ted_states_key(policy: Any, tracker: Any, domain: Any, rule_only_data: Any) -> tuple[Any, ...] | None:
+    """What TED's prediction for ``tracker`` depends on, or None when it may depend on more (the text).
+
+    The states are computed with the same arguments as TED's own
+    featurization (``Policy._featurize_for_prediction``); when TED was trained
+    on text it also featurizes the user's text, which is not cached.
+    """
+    from rasa.core.policies.policy import SupportedData
+    from rasa.shared.nlu.constants import TEXT
+
+    if policy.model is None or policy.only_e2e or TEXT in (policy.fake_features or {}):
+        return None
+    ml_only = policy.supported_data() == SupportedData.ML_DATA
+    states = policy.featurizer.prediction_states(
+        [tracker],
+        domain,
+        use_text_for_last_user_input=False,
+        ignore_rule_only_turns=ml_only,
+        rule_only_data=rule_only_data,
+        ignore_action_unlikely_intent=ml_only,
+    )
+    return _frozen(states[0])
+
+
+def _kept(prediction: Any) -> tuple[Any, Any]:
+    """A prediction as the cache holds it: its probabilities as a float64 array (the floats exactly), the rest."""
+    import numpy
+
+    template = copy.copy(prediction)
+    template.probabilities = []
+    return template, numpy.array(prediction.probabilities, dtype=numpy.float64)
+
+
+def _handed_out(kept: tuple[Any, Any]) -> Any:
+    """A copy for the caller: the ensemble may change what it is given, the cached one must not change."""
+    template, probabilities = kept
+    given = copy.copy(template)
+    given.probabilities = probabilities.tolist()
+    return given
+
+
+def ted_predict(
+    self: Any,
+    tracker: Any,
+    domain: Any,
+    rule_only_data: Any = None,
+    precomputations: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """``TEDPolicy.predict_action_probabilities``, answered from the cache when the states were seen."""
+    def original() -> Any:
+        return _TED_ORIGINAL["predict"](
+            self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations, **kwargs
+        )
+
+    key = ted_states_key(self, tracker, domain, rule_only_data)
+    if key is None:
+        return original()
+    cache: OrderedDict[tuple[Any, ...], Any] = self.__dict__.setdefault("_santong_predictions", OrderedDict())
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return _handed_out(found)
+    prediction = original()
+    if not prediction.events and not prediction.optional_events:
+        cache[key] = _kept(prediction)
+        while len(cache) > TED_CACHE_SIZE:
+            cache.popitem(last=False)
+    return prediction
+
+
 def install() -> None:
-    """Replace the per-call schema check in Rasa's remote actions and the per-event class walk."""
+    """Replace the per-call schema check, the per-event class walk and TED's repeated inference."""
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.shared.core.events import Event
 
     RemoteAction._validate_action_result = validate_action_result
     Event.resolve_by_type = staticmethod(resolve_event_type)
+    if TEDPolicy.predict_action_probabilities is not ted_predict:
+        _TED_ORIGINAL["predict"] = TEDPolicy.predict_action_probabilities
+        TEDPolicy.predict_action_probabilities = ted_predict
