@@ -73,6 +73,11 @@ def _arguments() -> argparse.Namespace:
         help="the embedded profile (SQLite, one Rasa server, as make run) instead of the production profile",
     )
     parser.add_argument("--rasa-servers", type=int, default=2, help="Rasa servers in the production profile")
+    parser.add_argument(
+        "--bare-speedups",
+        action="store_true",
+        help="start the bare Rasa server with the stack's speedups (backend.rasa_speedups) instead of stock Rasa",
+    )
     return parser.parse_args()
 
 
@@ -98,9 +103,10 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
     api = FakeBotAPI()
     servers = 1 if args.embedded else args.rasa_servers
     profile = "embedded: SQLite" if args.embedded else f"production: PostgreSQL, Redis, {servers} Rasa servers"
-    say(f"启动 / starting the stack ({profile}) and a bare Rasa server under {workdir} …")
+    kind = "with the stack's speedups" if args.bare_speedups else "stock Rasa 3.6"
+    say(f"启动 / starting the stack ({profile}) and a bare Rasa server ({kind}) under {workdir} …")
     stack = start_stack(workdir, api, rasa_servers=servers, production=not args.embedded)
-    bare = BareRasaServer(workdir)
+    bare = BareRasaServer(workdir, speedups=args.bare_speedups)
     failed: list[str] = []
     try:
         bare.start()

@@ -78,9 +78,15 @@ def start_stack(workdir: Path, api: FakeBotAPI, rasa_servers: int = 1, productio
 
 @dataclass
 class BareRasaServer:
-    """``rasa run`` with the same model: the REST channel, a SQLite tracker store, no action server."""
+    """``rasa run`` with the same model: the REST channel, a SQLite tracker store, no action server.
+
+    Stock Rasa 3.6 by default; ``speedups`` starts it as the stack's Rasa
+    servers start (``backend.run_masked``: :mod:`backend.rasa_speedups`,
+    TED's prediction cache among them), to compare like with like.
+    """
 
     workdir: Path
+    speedups: bool = False
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -98,7 +104,8 @@ class BareRasaServer:
             encoding="utf-8",
         )
         log = (self.workdir / "bare-rasa.log").open("ab")
-        command = [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", "bench"]
+        launcher = ["-m", "backend.run_masked", "rasa"] if self.speedups else ["-m", "rasa"]
+        command = [sys.executable, *launcher, "run", "--enable-api", "--auth-token", "bench"]
         command += ["--interface", "127.0.0.1", "--port", str(self.port)]
         command += ["--model", str(model_path(settings.model_dir)), "--endpoints", str(endpoints)]
         self.proc = subprocess.Popen(
