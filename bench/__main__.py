@@ -45,7 +45,7 @@ from bench.conversation import (
 )
 from bench.figures import Samples, latency_line, verdict
 from bench.load import Burst, burst, knee, ramp, residents
-from bench.processes import BareRasaServer, MemoryWatch, start_stack
+from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, start_stack
 from tests.fake_bot_api import FakeBotAPI
 
 TARGET_RATE = 25.0
@@ -161,8 +161,11 @@ async def _phases(
     # 1. saturation
     say(f"\n== 1. 饱和吞吐 / saturation: residents back to back, {args.stage_seconds:.0f} s per level ==")
     results = {}
+    def cpu() -> dict[str, float]:
+        return cpu_seconds(watch.pids)
+
     for name, make, conversation in (("bare", baseline, bare_conversation), ("web", web, report_conversation)):
-        stages = await ramp(make, conversation, levels, args.stage_seconds)
+        stages = await ramp(make, conversation, levels, args.stage_seconds, cpu)
         for stage in stages:
             say(f"  {name:<5} {stage.concurrency:>3} at once: {stage.per_second:6.1f} msg/s   "
                 f"{latency_line(stage.samples.items)}   empty {stage.samples.empty()}"
@@ -171,6 +174,12 @@ async def _phases(
                 say(f"      e.g. {example}")
         results[name] = stages
     bare_knee, web_knee = knee(results["bare"]), knee(results["web"])
+    for name, stage in (("bare", bare_knee), ("stack", web_knee)):
+        used = stage.cpu_ms_per_message()
+        mine = {k: v for k, v in used.items() if (k == "bare rasa") == (name == "bare") and k != "load generator"}
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(mine.items(), key=lambda kv: -kv[1]) if v >= 0.05)
+        say(f"  CPU ms per message at the {name} knee: {parts}; total {sum(mine.values()):.1f} "
+            f"(the load generator {used.get('load generator', 0.0):.1f})")  # fmt: skip
     best_bare = max(s.per_second for s in results["bare"])
     best_web = max(s.per_second for s in results["web"])
     ratio = best_web / best_bare if best_bare else 0.0

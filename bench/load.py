@@ -7,7 +7,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.conversation import Channel
 from bench.figures import Samples
@@ -48,22 +48,35 @@ def throughput(samples: Samples, started: float, seconds: float) -> float:
 
 @dataclass
 class Stage:
-    """One step of the saturation ramp."""
+    """One step of the saturation ramp, and the CPU seconds each process spent in it."""
 
     concurrency: int
     per_second: float
     samples: Samples
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per_message(self) -> dict[str, float]:
+        """CPU milliseconds per answered message, by process."""
+        answered = sum(1 for s in self.samples.items if not s.empty)
+        return {name: seconds * 1000 / answered for name, seconds in self.cpu.items()} if answered else {}
 
 
 async def ramp(
-    make: Callable[[], Channel], conversation: Conversation, levels: list[int], seconds: float
+    make: Callable[[], Channel],
+    conversation: Conversation,
+    levels: list[int],
+    seconds: float,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> list[Stage]:
-    """Residents sending back to back (no think time), more of them at each level."""
+    """Residents sending back to back (no think time), more of them at each level; ``cpu`` reads CPU time."""
     stages = []
     for level in levels:
+        before = cpu() if cpu else {}
         started = time.monotonic()
         samples = await residents([make] * level, conversation, seconds)
-        stages.append(Stage(level, throughput(samples, started, seconds), samples))
+        after = cpu() if cpu else {}
+        used = {name: after[name] - before.get(name, 0.0) for name in after}
+        stages.append(Stage(level, throughput(samples, started, seconds), samples, used))
     return stages
 
 

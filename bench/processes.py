@@ -154,6 +154,43 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+SERVICES_BY_NAME = ("postgres", "redis-server")  # started by scripts/test-services.sh, outside the stack's tree
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time used so far by each named process and its descendants, PostgreSQL and Redis, and this process.
+
+    A difference of two readings over a stage is the CPU each part of the
+    stack spent on that stage's messages (``bench`` prints it per message).
+    """
+    used = {name: sum(_cpu_ticks(p) for p in _tree(pid)) / TICKS for name, pid in pids.items()}
+    for service in SERVICES_BY_NAME:
+        used[service] = sum(_cpu_ticks(p) for p in _named(service)) / TICKS
+    used["load generator"] = _cpu_ticks(os.getpid()) / TICKS
+    return used
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its descendants, in MiB (0 when it is gone)."""
     total = 0
