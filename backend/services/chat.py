@@ -227,8 +227,9 @@ async def deliver_pending(
 
     Each message is claimed, forwarded and settled in short transactions of
     its own, so no database lock is held while Rasa thinks; settling one
-    message and claiming the next share a transaction (``make bench``: the
-    web app's five transactions per message were a third of its time).
+    message, claiming the next and the caller's ``read`` share a
+    transaction (the web chat used five per message, each with its
+    connection check; now three).
 
     Args:
         sessions: the session factory (this function owns its transactions).
