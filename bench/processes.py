@@ -163,7 +163,9 @@ def _cpu_ticks(pid: int) -> int:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    # utime + stime, and cutime + cstime: the time of children it reaped (PostgreSQL's
+    # connection processes that ended during a stage stay counted in the postmaster).
+    return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
 
 
 def _named(name: str) -> list[int]:

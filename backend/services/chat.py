@@ -237,12 +237,31 @@ async def deliver_pending(
         forward: sends one message and returns the answers; raises on failure.
         read: called in the last transaction (the one that found nothing more
             to forward, or recorded the failure); its result is the report's
-            ``read``. The web chat reads the new replies there.
+            ``read``. The web chat reads the new replies there. Should it
+            raise, the transaction still commits and it is called once more
+            in a transaction of its own.
     """
+    unread = object()
+
+    def reading(session: Session) -> Any:
+        # A failing read must not roll back the answer recorded beside it (the
+        # message would be forwarded again): it is tried again after the commit.
+        try:
+            return read(session) if read is not None else None
+        except Exception:  # the caller's code: logged, then tried once more
+            logger.exception("reading after delivering to %s failed; reading again after the commit", sender)
+            return unread
+
+    def settled(result: Any) -> Any:
+        if result is not unread:
+            return result
+        with sessions() as session:
+            return read(session) if read is not None else None
+
     answered = 0
     with sessions.begin() as session:
         head, waiting = _take_head(session, sender)
-        result = read(session) if head is None and read is not None else None
+        result = reading(session) if head is None else None
     while head is not None:
         message_id, text = head
         try:
@@ -252,14 +271,14 @@ async def deliver_pending(
             with sessions.begin() as session:
                 record_failure(session=session, message_id=message_id, error=str(exc))
                 waiting = len(pending_messages(session=session, sender=sender))
-                result = read(session) if read is not None else None
-            return DeliveryReport(answered=answered, pending=waiting, read=result)
+                result = reading(session)
+            return DeliveryReport(answered=answered, pending=waiting, read=settled(result))
         answered += 1
         with sessions.begin() as session:
             record_answer(session=session, message_id=message_id, answers=answers)
             head, waiting = _take_head(session, sender)
-            result = read(session) if head is None and read is not None else None
-    return DeliveryReport(answered=answered, pending=waiting, read=result)
+            result = reading(session) if head is None else None
+    return DeliveryReport(answered=answered, pending=waiting, read=settled(result))
 
 
 def recent_history(

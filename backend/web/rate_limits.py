@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 MAX_CALLERS = 50_000
 REDIS_TIMEOUT_SECONDS = 0.5
+REDIS_REST_SECONDS = 5.0  # after a failure Redis is not asked again for this long: no 0.5 s wait per message
 WARN_EVERY_SECONDS = 60.0
 
 
@@ -109,13 +110,17 @@ class SharedSenderLimiter:
         self.prefix = f"{prefix}:{scope}:"
         self._take = client.register_script(_TAKE)
         self._warned = -WARN_EVERY_SECONDS
+        self._resting_until = 0.0
 
     def take(self, key: str) -> float:
-        """Spend one token for ``key`` in Redis; allowed (0) when Redis cannot be reached."""
+        """Spend one token for ``key`` in Redis; allowed (0) when Redis cannot be reached or failed just now."""
+        if time.monotonic() < self._resting_until:
+            return 0.0
         try:
             return float(self._take(keys=[self.prefix + key], args=[self.rate, self.burst]))
         except redis.RedisError as error:
             now = time.monotonic()
+            self._resting_until = now + REDIS_REST_SECONDS
             if now - self._warned >= WARN_EVERY_SECONDS:
                 self._warned = now
                 logger.warning("rate limits not applied: Redis unavailable (%s)", error)
@@ -145,11 +150,11 @@ KEYS: dict[str, Callable[[Request], str]] = {
 }
 
 
-LIMITS = {  # scope: (share of the chat's per-minute rate, burst)
-    "chat": (1.0, 20),
-    "photos": (1 / 3, 5),
-    "triage": (4.0, 30),
-    "open311": (4.0, 30),
+LIMITS = {  # scope: (the chat's per-minute rate times this fraction, rounded down; burst)
+    "chat": ((1, 1), 20),
+    "photos": ((1, 3), 5),
+    "triage": ((4, 1), 30),
+    "open311": ((4, 1), 30),
 }
 
 
@@ -169,8 +174,8 @@ def install(app: Any, per_minute: int, redis_url: str = "") -> None:
             if redis_url
             else None
         )
-        for scope, (share, burst) in LIMITS.items():
-            rate = max(1.0, round(per_minute * share))
+        for scope, ((times, over), burst) in LIMITS.items():
+            rate = max(1, per_minute * times // over)
             limits[scope] = (
                 SharedSenderLimiter(client, scope=scope, per_minute=rate, burst=burst)
                 if client is not None

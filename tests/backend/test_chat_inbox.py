@@ -151,3 +151,23 @@ async def test_a_delivery_reads_the_new_replies_in_its_last_transaction(sessions
         chat.record_message(session=s, sender="web:r", text="还在吗")
     report = await chat.deliver_pending(sessions=sessions, sender="web:r", forward=FlakyRasa(fail_first=1), read=read)
     assert (report.answered, report.pending, report.read) == (0, 1, ["收到：你好"])  # kept, and said so
+
+
+async def test_a_failing_read_never_undoes_the_answer_recorded_beside_it(sessions):
+    """Rolled back with the read, the answer would be lost and the message forwarded to Rasa again."""
+    with sessions.begin() as s:
+        mid = chat.record_message(session=s, sender="web:x", text="你好").id
+    calls = []
+
+    def read(session):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the caller's read")
+        return [r.payload["text"] for r in chat.replies_since(session=session, sender="web:x", after_id=0)]
+
+    rasa = FlakyRasa()
+    report = await chat.deliver_pending(sessions=sessions, sender="web:x", forward=rasa, read=read)
+    assert (report.answered, report.read, len(calls)) == (1, ["收到：你好"], 2)  # read again after the commit
+    assert len(rasa.received) == 1
+    with sessions() as s:
+        assert s.get(ChatMessage, mid).status == ANSWERED

@@ -95,6 +95,36 @@ def test_with_redis_unreachable_the_message_goes_through_and_it_is_logged(caplog
     assert "Redis unavailable" in caplog.records[0].message
 
 
+def test_after_a_redis_failure_it_is_not_asked_again_for_a_while(monkeypatch):
+    """A Redis that drops packets would cost every message its 0.5 s timeout; one failure rests it for 5 s."""
+
+    class Unreachable:
+        calls = 0
+
+        def register_script(self, script):
+            def run(keys, args):
+                Unreachable.calls += 1
+                raise redis.ConnectionError("timed out")
+
+            return run
+
+    now = [100.0]
+    monkeypatch.setattr("backend.web.rate_limits.time.monotonic", lambda: now[0])
+    limiter = SharedSenderLimiter(Unreachable(), scope="chat", per_minute=6, burst=1)
+    assert [limiter.take("visitor:a") for _ in range(5)] == [0.0] * 5 and Unreachable.calls == 1
+    now[0] += 5.1
+    assert limiter.take("visitor:a") == 0.0 and Unreachable.calls == 2
+
+
+def test_photo_and_api_limits_follow_the_chat_limit_rounded_down(database_url, tmp_path):
+    settings = load_settings(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "k", "RASA_TOKEN": "t", "RATE_LIMIT_PER_MINUTE": "20"}
+    )
+    limits = create_app(settings).state.rate_limits
+    per_minute = {scope: round(limiter.rate * 60, 6) for scope, limiter in limits.items()}
+    assert per_minute == {"chat": 20, "photos": 6, "triage": 80, "open311": 80}
+
+
 @needs_redis
 def test_with_redis_url_set_the_app_limits_through_redis(database_url, tmp_path):
     settings = load_settings(
