@@ -115,26 +115,42 @@ def _frozen(states: list[dict[str, dict[str, Any]]]) -> tuple[Any, ...]:
     )
 
 
+class _TedCache:
+    """One loaded TED policy's cache, and what never changes for that policy (decided once, not per call)."""
+
+    def __init__(self, policy: Any) -> None:
+        from rasa.core.policies.policy import SupportedData
+        from rasa.shared.nlu.constants import TEXT
+
+        # A TED trained on text also featurizes the user's text: its predictions are not cached.
+        self.cacheable = policy.model is not None and not policy.only_e2e and TEXT not in (policy.fake_features or {})
+        self.ml_only = policy.supported_data() == SupportedData.ML_DATA
+        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+
+
+def _ted_cache(policy: Any) -> _TedCache:
+    cache = policy.__dict__.get("_santong_predictions")
+    if cache is None:
+        cache = policy.__dict__["_santong_predictions"] = _TedCache(policy)
+    return cache
+
+
 def ted_states_key(policy: Any, tracker: Any, domain: Any, rule_only_data: Any) -> tuple[Any, ...] | None:
     """What TED's prediction for ``tracker`` depends on, or None when it may depend on more (the text).
 
     The states are computed with the same arguments as TED's own
-    featurization (``Policy._featurize_for_prediction``); when TED was trained
-    on text it also featurizes the user's text, which is not cached.
+    featurization (``Policy._featurize_for_prediction``).
     """
-    from rasa.core.policies.policy import SupportedData
-    from rasa.shared.nlu.constants import TEXT
-
-    if policy.model is None or policy.only_e2e or TEXT in (policy.fake_features or {}):
+    cache = _ted_cache(policy)
+    if not cache.cacheable:
         return None
-    ml_only = policy.supported_data() == SupportedData.ML_DATA
     states = policy.featurizer.prediction_states(
         [tracker],
         domain,
         use_text_for_last_user_input=False,
-        ignore_rule_only_turns=ml_only,
+        ignore_rule_only_turns=cache.ml_only,
         rule_only_data=rule_only_data,
-        ignore_action_unlikely_intent=ml_only,
+        ignore_action_unlikely_intent=cache.ml_only,
     )
     return _frozen(states[0])
 
@@ -173,16 +189,16 @@ def ted_predict(
     key = ted_states_key(self, tracker, domain, rule_only_data)
     if key is None:
         return original()
-    cache: OrderedDict[tuple[Any, ...], Any] = self.__dict__.setdefault("_santong_predictions", OrderedDict())
-    found = cache.get(key)
+    entries = _ted_cache(self).entries
+    found = entries.get(key)
     if found is not None:
-        cache.move_to_end(key)
+        entries.move_to_end(key)
         return _handed_out(found)
     prediction = original()
     if not prediction.events and not prediction.optional_events:
-        cache[key] = _kept(prediction)
-        while len(cache) > TED_CACHE_SIZE:
-            cache.popitem(last=False)
+        entries[key] = _kept(prediction)
+        while len(entries) > TED_CACHE_SIZE:
+            entries.popitem(last=False)
     return prediction
 
 

@@ -135,17 +135,38 @@ class BareRasaServer:
                 self.proc.kill()
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (a launcher may leave a child doing the work)."""
-    children: dict[int, list[int]] = {}
+@dataclass(frozen=True)
+class _Process:
+    parent: int
+    name: str
+    ticks: int  # utime + stime + cutime + cstime
+
+
+def _processes() -> dict[int, _Process]:
+    """Every process now, from one walk of /proc: its parent, name and CPU ticks.
+
+    The ticks include the children it reaped (cutime, cstime): PostgreSQL's
+    connection processes that ended during a stage stay counted in the postmaster.
+    """
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        fields = tail.split()
+        ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        found[int(entry.name)] = _Process(int(fields[1]), head.split("(", 1)[1], ticks)
+    return found
+
+
+def _tree(pid: int, processes: dict[int, _Process]) -> list[int]:
+    """``pid`` and its descendants (a launcher may leave a child doing the work)."""
+    children: dict[int, list[int]] = {}
+    for member, process in processes.items():
+        children.setdefault(process.parent, []).append(member)
     found, todo = [], [pid]
     while todo:
         current = todo.pop()
@@ -158,45 +179,28 @@ TICKS = os.sysconf("SC_CLK_TCK")
 SERVICES_BY_NAME = ("postgres", "redis-server")  # started by scripts/test-services.sh, outside the stack's tree
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    # utime + stime, and cutime + cstime: the time of children it reaped (PostgreSQL's
-    # connection processes that ended during a stage stay counted in the postmaster).
-    return int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-
-
-def _named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     """CPU time used so far by each named process and its descendants, PostgreSQL and Redis, and this process.
 
     A difference of two readings over a stage is the CPU each part of the
     stack spent on that stage's messages (``bench`` prints it per message).
     """
-    used = {name: sum(_cpu_ticks(p) for p in _tree(pid)) / TICKS for name, pid in pids.items()}
+    now = _processes()
+
+    def ticks(members: list[int]) -> float:
+        return sum(now[m].ticks for m in members if m in now) / TICKS
+
+    used = {name: ticks(_tree(pid, now)) for name, pid in pids.items()}
     for service in SERVICES_BY_NAME:
-        used[service] = sum(_cpu_ticks(p) for p in _named(service)) / TICKS
-    used["load generator"] = _cpu_ticks(os.getpid()) / TICKS
+        used[service] = ticks([member for member, process in now.items() if process.name == service])
+    used["load generator"] = ticks([os.getpid()])
     return used
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, processes: dict[int, _Process] | None = None) -> float:
     """Resident memory of a process and its descendants, in MiB (0 when it is gone)."""
     total = 0
-    for member in _tree(pid):
+    for member in _tree(pid, processes if processes is not None else _processes()):
         try:
             for line in Path(f"/proc/{member}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -215,9 +219,9 @@ class MemoryWatch:
 
     def sample(self) -> None:
         """Read every process's memory now."""
-        now = time.monotonic()
+        now, processes = time.monotonic(), _processes()
         for name, pid in self.pids.items():
-            self.series.setdefault(name, []).append((now, rss_mib(pid)))
+            self.series.setdefault(name, []).append((now, rss_mib(pid, processes)))
 
     def peak(self, name: str) -> float:
         """The highest memory seen for a process, in MiB."""

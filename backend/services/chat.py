@@ -246,8 +246,10 @@ async def deliver_pending(
     def reading(session: Session) -> Any:
         # A failing read must not roll back the answer recorded beside it (the
         # message would be forwarded again): it is tried again after the commit.
+        if read is None:
+            return None
         try:
-            return read(session) if read is not None else None
+            return read(session)
         except Exception:  # the caller's code: logged, then tried once more
             logger.exception("reading after delivering to %s failed; reading again after the commit", sender)
             return unread
@@ -255,8 +257,9 @@ async def deliver_pending(
     def settled(result: Any) -> Any:
         if result is not unread:
             return result
+        assert read is not None  # only a read that raised leaves it unread
         with sessions() as session:
-            return read(session) if read is not None else None
+            return read(session)
 
     answered = 0
     with sessions.begin() as session:

@@ -230,8 +230,7 @@ async def _store_and_deliver(request: Request, sender: str, text: str, after: in
         report = await chat_service.deliver_pending(
             sessions=sessions, sender=sender, forward=request.app.state.rasa.send, read=read
         )
-    replies = report.read if report.read is not None else []
-    return ChatUpdate(replies=replies, pending=report.pending, notice=messages.BUSY if report.pending else None)
+    return _update(report.read if report.read is not None else [], report.pending)
 
 
 @router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
@@ -244,7 +243,7 @@ def updates(request: Request, after: int = 0) -> ChatUpdate:
     with request.app.state.sessions() as session:
         pending = len(chat_service.pending_messages(session=session, sender=sender))
         replies = _replies(session, sender, after)
-    return ChatUpdate(replies=replies, pending=pending, notice=messages.BUSY if pending else None)
+    return _update(replies, pending)
 
 
 @router.get("/api/chat/history", response_model=ChatHistory, tags=["chat"])
@@ -272,3 +271,8 @@ def _replies(session: Session, sender: str, after: int) -> list[Reply]:
     # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
     rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
     return [_reply(r) for r in rows]
+
+
+def _update(replies: list[Reply], pending: int) -> ChatUpdate:
+    """What the page is sent: the new replies, and the busy notice while a message still waits."""
+    return ChatUpdate(replies=replies, pending=pending, notice=messages.BUSY if pending else None)

@@ -134,7 +134,7 @@ async def test_ted_answers_a_repeat_from_its_cache_exactly_as_its_model_does(age
     def checked(self, tracker, domain, rule_only_data=None, precomputations=None, **kwargs):
         fresh = original(self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations)
         key = rasa_speedups.ted_states_key(self, tracker, domain, rule_only_data)
-        hit = key in self.__dict__.get("_santong_predictions", {})
+        hit = key in rasa_speedups._ted_cache(self).entries
         cached = rasa_speedups.ted_predict(self, tracker, domain, rule_only_data, precomputations, **kwargs)
         same = (
             cached.probabilities == fresh.probabilities
