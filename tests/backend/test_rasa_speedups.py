@@ -41,6 +41,70 @@ def test_what_rasa_refuses_is_refused_with_the_same_message(result):
     assert "Failed to validate Action server response" in ours.value.message
 
 
+def _rasa_events() -> list[dict]:
+    """One event of each kind an action can return, as Rasa itself serialises them."""
+    from rasa.shared.core import events as e
+
+    made = [
+        e.UserUttered(
+            "我家门口路灯坏了",
+            {"name": "report_problem", "confidence": 0.9},
+            [{"entity": "place", "value": "和园新村", "start": 0, "end": 4}],
+        ),
+        e.BotUttered("好的", {"buttons": [{"title": "是", "payload": "/affirm"}]}),
+        e.SlotSet("report_place", "和园新村4号楼"),
+        e.SlotSet("report_urgency", None),
+        e.ActionExecuted("action_listen"),
+        e.ActiveLoop("report_form"),
+        e.ActiveLoop(None),
+        e.FollowupAction("action_listen"),
+        e.AllSlotsReset(),
+        e.Restarted(),
+        e.SessionStarted(),
+        e.ConversationPaused(),
+        e.ConversationResumed(),
+        e.UserUtteranceReverted(),
+        e.ActionReverted(),
+        e.StoryExported(),
+        e.ActionExecutionRejected("action_x"),
+        e.LoopInterrupted(True),
+        e.EntitiesAdded([{"entity": "place", "value": "望江路"}]),
+        e.AgentUttered("hi"),
+    ]
+    return [event.as_dict() for event in made]
+
+
+def _variants() -> list[dict]:
+    """Valid events; each renamed to every other event name; each with one field of the wrong type."""
+    valid = _rasa_events()
+    others = {"user_featurization", "reminder", "cancel_reminder", "form", "form_validation"}
+    names = sorted({event["event"] for event in valid} | others)
+    out = [{"events": [event]} for event in valid]
+    out += [{"events": [{**event, "event": name}]} for event in valid for name in names if name != event["event"]]
+    out += [{"events": [{**event, key: [1]}]} for event in valid for key in event if key != "event"]
+    out += [{"events": [{**valid[0], "event": 7}]}, {"events": [{"timestamp": 1.0}]}, {"events": valid}]
+    return out
+
+
+def test_the_quick_check_agrees_with_rasas_schema_on_every_event_kind():
+    """For every event kind Rasa writes, and each renamed to every other kind, both say the same."""
+    import jsonschema
+
+    schema = RemoteAction.action_response_format_spec()
+    checker = rasa_speedups.action_result_checker()
+    valid = invalid = 0
+    for result in _variants():
+        try:
+            jsonschema.validate(result, schema)
+            rasas = True
+        except ValidationError:
+            rasas = False
+        assert (next(checker.iter_errors(result), None) is None) == rasas, result
+        assert rasa_speedups.validate_action_result(RemoteAction("a", None), result) if rasas else True
+        valid, invalid = valid + rasas, invalid + (not rasas)
+    assert valid > 100 and invalid > 50  # both sides of the schema were exercised
+
+
 def test_install_replaces_rasas_method(monkeypatch):
     from rasa.shared.core.events import Event
 
