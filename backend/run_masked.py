@@ -4,7 +4,8 @@
 :func:`backend.log_masking.install` and then runs ``python -m rasa run
 --enable-api …`` in the same process, exactly as if it had been started
 directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa it
-also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message).
+also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message)
+and :mod:`backend.rasa_connections` (kept connections to the action server).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ def main() -> None:
     module = sys.argv[1]
     install()
     if module == "rasa":
-        from backend import rasa_speedups
+        from backend import rasa_connections, rasa_speedups
 
         rasa_speedups.install()
+        rasa_connections.install()
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
