@@ -29,19 +29,20 @@ import time
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
-from rasa.core.tracker_store import SQLTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import text
+
+from backend.rasa_tracker_store import LeanSQLTrackerStore
 
 logger = logging.getLogger(__name__)
 
 RECENT_SECONDS = 30.0  # a failure this recent makes the store "down" until a probe succeeds
 
 
-class GuardedSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store that remembers and reports its failures."""
+class GuardedSQLTrackerStore(LeanSQLTrackerStore):
+    """Rasa's SQL tracker store (read and written as in :mod:`backend.rasa_tracker_store`) that reports its failures."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
