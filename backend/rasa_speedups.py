@@ -31,6 +31,9 @@ depend on more than the states is never cached: a policy trained on text
 (end-to-end stories) and one that returns events. The cache belongs to
 the loaded policy: a model swapped in (``PUT /model``) starts with none.
 
+A fourth, the dialogue states each policy works out again from the whole
+conversation, is in :mod:`backend.rasa_dialogue_states` and installed here too.
+
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
 upstream; :func:`install` is called by :mod:`backend.run_masked` before
 Rasa starts, and a test pins the behaviour it replaces.
@@ -47,6 +50,8 @@ from jsonschema import ValidationError, _validators
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend, validator_for
+
+from backend import rasa_dialogue_states
 
 
 @lru_cache(maxsize=1)
@@ -243,7 +248,7 @@ def ted_predict(
 
 
 def install() -> None:
-    """Replace the per-call schema check, the per-event class walk and TED's repeated inference."""
+    """Replace the per-call schema check, the per-event class walk, TED's repeated inference and states."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.shared.core.events import Event
@@ -253,3 +258,4 @@ def install() -> None:
     if TEDPolicy.predict_action_probabilities is not ted_predict:
         _TED_ORIGINAL["predict"] = TEDPolicy.predict_action_probabilities
         TEDPolicy.predict_action_probabilities = ted_predict
+    rasa_dialogue_states.install()

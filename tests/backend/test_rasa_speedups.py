@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_speedups
+from backend import rasa_dialogue_states, rasa_speedups
 
 GOOD = [
     {"events": [], "responses": []},
@@ -110,7 +111,9 @@ def test_install_replaces_rasas_method(monkeypatch):
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])  # restored afterwards
+    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
     rasa_speedups.install()
+    assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     with pytest.raises(ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": "slot"})
@@ -154,6 +157,7 @@ def test_install_makes_rasa_read_events_through_the_table(monkeypatch):
 
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
     rasa_speedups.install()
     assert Event.resolve_by_type("user") is UserUttered
     event = Event.from_parameters({"event": "user", "text": "电梯坏了", "parse_data": {}})
