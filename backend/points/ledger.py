@@ -331,4 +331,5 @@ def entry_for_change(*, session: Session, resident: Resident, amount: int) -> Po
         select(PointsEntry)
         .filter_by(resident_id=resident.id, amount=amount)
         .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
+        .limit(1)
     ).first()

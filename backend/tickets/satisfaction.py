@@ -43,6 +43,7 @@ def awaiting_rating(*, session: Session, resident: Resident) -> Ticket | None:
         select(Ticket)
         .where(Ticket.resident_id == resident.id, Ticket.status == "resolved", Ticket.satisfaction.is_(None))
         .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+        .limit(1)
     ).first()
 
 

@@ -188,6 +188,7 @@ def find_duplicate(*, session: Session, category: str, where: Route, now: dateti
             or_(*same_place),
         )
         .order_by(Ticket.created_at.desc())
+        .limit(1)  # one row, not every open duplicate (the ORM builds an object for each row it is sent)
     ).first()
 
 

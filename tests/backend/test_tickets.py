@@ -86,6 +86,30 @@ def test_duplicates_within_seven_days_at_the_same_building(registry):
         assert find_duplicate(session=s, category="elevator", where=where, now=NOW) is None
 
 
+def test_the_duplicate_check_reads_one_row_however_many_duplicates_are_open(registry, engine):
+    """Many residents report one broken lift as separate cases: the check fetches the newest, not all of them."""
+    from sqlalchemy import event
+
+    with registry.begin() as s:
+        at = [NOW + timedelta(minutes=n) for n in range(12)]
+        filed = [file(s, "枫林苑3号楼电梯坏了", "elevator", who=f"web:{n}", now=when) for n, when in enumerate(at)]
+        text = "枫林苑3号楼电梯又停了"
+        where = route(session=s, place_text=text, entities=extract(text))
+        fetched: list[int] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            if "FROM tickets" in statement and "ORDER BY tickets.created_at DESC" in statement:
+                fetched.append(cursor.rowcount if "LIMIT" in statement else len(filed))  # SQLite says -1
+
+        event.listen(engine, "after_cursor_execute", count)
+        try:
+            found = find_duplicate(session=s, category="elevator", where=where, now=NOW + timedelta(hours=1))
+        finally:
+            event.remove(engine, "after_cursor_execute", count)
+        assert found is filed[-1]
+        assert fetched in ([1], [-1])
+
+
 def test_a_resident_sees_own_and_followed_tickets_only(registry):
     with registry.begin() as s:
         mine = file(s, "枫林苑3号楼电梯坏了", "elevator", who="web:a")
