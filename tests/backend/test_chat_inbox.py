@@ -104,7 +104,8 @@ def test_history_pairs_messages_with_their_replies(sessions):
     with sessions.begin() as s:
         a = chat.record_message(session=s, sender="web:c", text="你好")
         chat.claim(session=s, message_id=a.id)
-        chat.record_answer(session=s, message_id=a.id, answers=[{"text": "您好"}, {"text": "有什么事？"}])
+        answers = [{"text": "您好"}, {"text": "有什么事？"}]
+        chat.record_answer(session=s, message_id=a.id, sender="web:c", answers=answers)
         chat.record_message(session=s, sender="web:c", text="还在吗")
         chat.record_message(session=s, sender="web:other", text="别人的")
     with sessions() as s:
@@ -113,6 +114,17 @@ def test_history_pairs_messages_with_their_replies(sessions):
         ("你好", ["您好", "有什么事？"]),
         ("还在吗", []),
     ]
+
+
+def test_an_answer_is_recorded_only_for_the_senders_own_message(sessions):
+    with sessions.begin() as s:
+        mine = chat.record_message(session=s, sender="web:c", text="你好")
+        mine_id = mine.id
+    with sessions.begin() as s, pytest.raises(LookupError):
+        chat.record_answer(session=s, message_id=mine_id, sender="web:other", answers=[{"text": "您好"}])
+    with sessions() as s:
+        assert s.get(ChatMessage, mine_id).status == PENDING
+        assert s.scalars(select(ChatReply)).all() == []
 
 
 def test_the_worker_leaves_a_fresh_message_to_the_request_that_stored_it(sessions):
