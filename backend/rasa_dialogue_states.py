@@ -67,7 +67,9 @@ def past_states(
     last = events[-1] if events else None
     rules = repr(sorted((rule_only_data or {}).items())) if ignore_rule_only_turns else None
     key = (omit_unset_slots, ignore_rule_only_turns, rules)
-    cache = self.__dict__.setdefault(CACHE_KEY, _StatesCache())
+    cache = self.__dict__.get(CACHE_KEY)
+    if cache is None:
+        cache = self.__dict__[CACHE_KEY] = _StatesCache()
     kept = cache.get(key)
     if kept is not None and kept[0] is domain and kept[1] == len(events) and kept[2] is last:
         return _copied(kept[3])

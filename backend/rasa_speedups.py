@@ -73,6 +73,24 @@ def _event_const(subschema: Any) -> Any:
     return event.get("const") if isinstance(event, dict) else None
 
 
+_BRANCHES: dict[int, tuple[Any, dict[str, list[Any]] | None]] = {}  # id(oneOf list) → (the list, name → branches)
+
+
+def _branches_by_name(one_of: Any) -> dict[str, list[Any]] | None:
+    """The ``oneOf`` branches by the ``event`` name each pins, worked out once per list (None: not all pin one)."""
+    known = _BRANCHES.get(id(one_of))
+    if known is not None and known[0] is one_of:
+        return known[1]
+    names = [_event_const(s) for s in one_of]
+    index: dict[str, list[Any]] | None = None
+    if all(isinstance(n, str) for n in names):
+        index = {}
+        for branch, name in zip(one_of, names, strict=True):
+            index.setdefault(name, []).append(branch)
+    _BRANCHES[id(one_of)] = (one_of, index)
+    return index
+
+
 def _one_of_by_event_name(validator: Any, one_of: Any, instance: Any, schema: Any) -> Any:
     """JSON Schema's ``oneOf``, trying only the branches whose ``event`` name the instance carries.
 
@@ -81,10 +99,10 @@ def _one_of_by_event_name(validator: Any, one_of: Any, instance: Any, schema: An
     name alone; skipping them leaves the outcome as it was (exactly one
     branch must match) at a twentieth of the work.
     """
-    names = [_event_const(s) for s in one_of]
+    index = _branches_by_name(one_of)
     name = instance.get("event") if isinstance(instance, dict) else None
-    if isinstance(name, str) and all(isinstance(n, str) for n in names):
-        one_of = [s for s, n in zip(one_of, names, strict=True) if n == name]
+    if index is not None and isinstance(name, str):
+        one_of = index.get(name, [])
     yield from _validators.oneOf(validator, one_of, instance, schema)
 
 

@@ -28,6 +28,7 @@ upstream; the tests compare every read and write with Rasa's own class.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any, Iterator
 
@@ -74,8 +75,7 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         mark = tracker.__dict__.pop(STORED_ROWS, None)
         if mark is None or mark[0] != id(tracker):
             return super()._additional_events(session, tracker)
-        events = list(tracker.events)
-        return iter(events[mark[1] :])
+        return itertools.islice(tracker.events, mark[1], len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save (events streamed to the broker, then the new ones stored), in one Core insert."""

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Sequence
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import messages
@@ -165,14 +166,14 @@ def record_failure(*, session: Session, message_id: int, error: str) -> None:
     session.flush()
 
 
-def pending_messages(*, session: Session, sender: str) -> list[ChatMessage]:
-    """A sender's undelivered messages, oldest first."""
+def pending_messages(*, session: Session, sender: str) -> list[Row[tuple[int, str]]]:
+    """A sender's undelivered messages, oldest first, as plain (id, text) rows (no ORM objects: a hot path)."""
     return list(
-        session.scalars(
-            select(ChatMessage)
+        session.execute(
+            select(ChatMessage.id, ChatMessage.text)
             .where(ChatMessage.sender == sender, ChatMessage.status == PENDING)
             .order_by(ChatMessage.id)
-        )
+        ).all()
     )
 
 
@@ -218,15 +219,8 @@ def replies_since(*, session: Session, sender: str, after_id: int, limit: int = 
 
 
 def _take_head(session: Session, sender: str) -> tuple[tuple[int, str] | None, int]:
-    """The sender's oldest pending message if this caller won its lease, and how many are pending.
-
-    Reads plain rows (id, text), not ORM objects: it runs twice per web chat message.
-    """
-    queue = session.execute(
-        select(ChatMessage.id, ChatMessage.text)
-        .where(ChatMessage.sender == sender, ChatMessage.status == PENDING)
-        .order_by(ChatMessage.id)
-    ).all()
+    """The sender's oldest pending message if this caller won its lease, and how many are pending."""
+    queue = pending_messages(session=session, sender=sender)
     if not queue or not claim(session=session, message_id=queue[0].id):
         return None, len(queue)
     return (queue[0].id, str(queue[0].text)), len(queue)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 
 import pytest
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
@@ -16,19 +15,6 @@ if RASAS is rasa_dialogue_states.past_states:
     RASAS = rasa_dialogue_states._ORIGINAL["past_states"]
 
 SCRIPT = ["你好", "楼下垃圾好几天没人收", "和园新村5号楼", "很急", "/affirm", "我的工单怎么样了", "谢谢", "积分"]
-
-
-@pytest.fixture(scope="module")
-def agent():
-    """The trained model (``make test`` trains it first), loaded in this process without an action server."""
-    from rasa.core.agent import Agent
-
-    from backend.model_store import ensure_model, model_path
-    from backend.settings import load_settings
-
-    settings = load_settings(require_secrets=False)
-    ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
-    return Agent.load(str(model_path(settings.model_dir)))
 
 
 @pytest.fixture

@@ -169,21 +169,6 @@ def test_install_makes_rasa_read_events_through_the_table(monkeypatch):
 SCRIPT = ["你好", "你是机器人吗", "三事分流是什么", "楼下垃圾好几天没人收", "/affirm", "谢谢", "你好", "我有多少积分"]
 
 
-@pytest.fixture(scope="module")
-def agent():
-    """The trained model (``make test`` trains it first), loaded in this process without an action server."""
-    import os
-
-    from rasa.core.agent import Agent
-
-    from backend.model_store import ensure_model, model_path
-    from backend.settings import load_settings
-
-    settings = load_settings(require_secrets=False)
-    ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
-    return Agent.load(str(model_path(settings.model_dir)))
-
-
 def _ted_nodes(agent):
     from rasa.core.policies.ted_policy import TEDPolicy
 
