@@ -1,6 +1,6 @@
 """Work Rasa 3.6 repeats on every message for no result, done once instead (installed by the launcher).
 
-Three of them, found with py-spy while ``make bench`` loaded the stack:
+Four of them, found with py-spy while ``make bench`` loaded the stack:
 
 1. Rasa checks each answer of the action server against a JSON schema with
 ``jsonschema.validate(result, schema)``; that function first validates the
@@ -31,7 +31,17 @@ depend on more than the states is never cached: a policy trained on text
 (end-to-end stories) and one that returns events. The cache belongs to
 the loaded policy: a model swapped in (``PUT /model``) starts with none.
 
-A fourth, the dialogue states each policy works out again from the whole
+4. A button's payload (``/affirm``, ``/inform_place{"place_scope": "home"}``)
+went through the whole NLU pipeline (spaCy, both featurizers, the
+classifier, the entity extractor: about 7 ms on two shared cores) only for
+the pipeline's last step, ``RegexMessageHandler``, to replace the result
+with the intent and entities written in the payload. A payload that step
+would accept (an intent of the domain, in its grammar) is now unpacked by
+the same function the step uses, without the rest; anything else (a text
+that merely starts with "/", an unknown intent) still goes through the
+whole pipeline. A test compares both for every button of the domain.
+
+A fifth, the dialogue states each policy works out again from the whole
 conversation, is in :mod:`backend.rasa_dialogue_states` and installed here too.
 
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
@@ -265,13 +275,57 @@ def ted_predict(
     return prediction
 
 
+_PARSE_ORIGINAL: dict[str, Any] = {}
+
+
+def payload_parse(message_text: Any, domain: Any) -> dict[str, Any] | None:
+    """What ``RegexMessageHandler`` makes of a button's payload, or None for a text it would leave to the pipeline.
+
+    The parse the processor builds from the graph's last message (its
+    output properties over a default of no intent and no entities), from
+    the same ``unpack_regex_message`` call, with the same extractor name.
+    """
+    from rasa.shared.constants import INTENT_MESSAGE_PREFIX
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    if not isinstance(message_text, str) or not message_text.strip().startswith(INTENT_MESSAGE_PREFIX):
+        return None
+    match = YAMLStoryReader._regex_message_pattern().match(message_text.strip())
+    if match is None or domain is None or match.group(INTENT_NAME_KEY).strip() not in domain.intents:
+        return None  # the pipeline's turn (and RegexMessageHandler's warning, said once)
+    message = Message(data={TEXT: message_text})
+    unpacked = YAMLStoryReader.unpack_regex_message(message, domain, entity_extractor_name="RegexMessageHandler")
+    if unpacked is message:
+        return None
+    parse: dict[str, Any] = {TEXT: "", INTENT: {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, ENTITIES: []}
+    parse.update(unpacked.as_dict(only_output_properties=True))
+    return parse
+
+
+def parse_message_with_graph(
+    self: Any, message: Any, tracker: Any, only_output_properties: bool = True
+) -> dict[str, Any]:
+    """``MessageProcessor._parse_message_with_graph``, with a button's payload unpacked without the pipeline."""
+    if only_output_properties:
+        parse = payload_parse(message.text, self.domain)
+        if parse is not None:
+            return parse
+    return _PARSE_ORIGINAL["parse"](self, message, tracker, only_output_properties)
+
+
 def install() -> None:
-    """Replace the per-call schema check, the per-event class walk, TED's repeated inference and states."""
+    """Replace the per-call schema check, the per-event class walk, TED's repeated inference, payload parses, states."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
 
     RemoteAction._validate_action_result = validate_action_result
+    if MessageProcessor._parse_message_with_graph is not parse_message_with_graph:
+        _PARSE_ORIGINAL["parse"] = MessageProcessor._parse_message_with_graph
+        MessageProcessor._parse_message_with_graph = parse_message_with_graph
     Event.resolve_by_type = staticmethod(resolve_event_type)
     if TEDPolicy.predict_action_probabilities is not ted_predict:
         _TED_ORIGINAL["predict"] = TEDPolicy.predict_action_probabilities

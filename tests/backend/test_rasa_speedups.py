@@ -106,9 +106,21 @@ def test_the_quick_check_agrees_with_rasas_schema_on_every_event_kind():
     assert valid > 100 and invalid > 50  # both sides of the schema were exercised
 
 
+def _restored_after_the_test(monkeypatch):
+    """Every method install() replaces, put back when the test ends."""
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import Event
+
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", MessageProcessor._parse_message_with_graph)
+
+
 def test_install_replaces_rasas_method(monkeypatch):
     from rasa.shared.core.events import Event
 
+    _restored_after_the_test(monkeypatch)
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])  # restored afterwards
     monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
@@ -155,9 +167,7 @@ def test_an_event_class_defined_later_is_found():
 def test_install_makes_rasa_read_events_through_the_table(monkeypatch):
     from rasa.shared.core.events import Event, UserUttered
 
-    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
+    _restored_after_the_test(monkeypatch)
     rasa_speedups.install()
     assert Event.resolve_by_type("user") is UserUttered
     event = Event.from_parameters({"event": "user", "text": "电梯坏了", "parse_data": {}})
@@ -221,3 +231,65 @@ async def test_a_cached_prediction_handed_out_and_changed_leaves_the_cache_as_it
     first.probabilities[0] = 99.0
     again = ted.predict_action_probabilities(tracker, agent.domain)
     assert again.probabilities == expected and again is not first
+
+
+# --- buttons' payloads ------------------------------------------------------------------
+
+
+def _domain_payloads(domain) -> list[str]:
+    """Every button payload the domain's responses offer."""
+    payloads = set()
+    for variants in domain.responses.values():
+        for variant in variants:
+            for button in variant.get("buttons") or []:
+                payloads.add(str(button["payload"]).replace("{{", "{").replace("}}", "}"))  # as Rasa renders it
+    return sorted(payloads)
+
+
+PAYLOAD_VARIANTS = [
+    "/affirm",
+    "  /deny  ",
+    "/affirm@0.42",
+    '/inform_place{"place_scope": "home"}',
+    '/inform_place{"place_scope": "home", "place": "和园新村4号楼"}',
+    '/inform{"phone": "13912345678"}',
+    "/inform_place{not json}",
+    "/affirm 好的",
+    "/no_such_intent",
+    "/",
+    "//affirm",
+    "/affirm{",
+    "/@",
+    "／affirm",
+    "好的 /affirm",
+    "",
+    "电梯坏了",
+]
+
+
+async def test_a_payload_parses_without_the_pipeline_exactly_as_through_it(agent, monkeypatch):
+    """Every button of the domain and odd payloads: the parse of Rasa's pipeline, which runs only when needed."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.processor import MessageProcessor
+
+    _restored_after_the_test(monkeypatch)
+    original = MessageProcessor._parse_message_with_graph
+    texts = _domain_payloads(agent.domain) + PAYLOAD_VARIANTS
+    assert sum(t.startswith("/") for t in texts) > 15 and any("{" in t for t in _domain_payloads(agent.domain))
+    expected = {text: await agent.processor.parse_message(UserMessage(text)) for text in texts}
+
+    rasa_speedups.install()
+    graph_runs: list[str] = []
+
+    def counted(self, message, tracker, only_output_properties=True):
+        graph_runs.append(message.text)
+        return original(self, message, tracker, only_output_properties)
+
+    monkeypatch.setitem(rasa_speedups._PARSE_ORIGINAL, "parse", counted)
+    for text in texts:
+        assert await agent.processor.parse_message(UserMessage(text)) == expected[text], text
+    unpacked = [t for t in texts if t not in graph_runs]
+    assert set(_domain_payloads(agent.domain)) - {t for t in texts if not t.startswith("/")} <= set(unpacked)
+    assert {"/affirm@0.42", '/inform_place{"place_scope": "home"}', "  /deny  "} <= set(unpacked)
+    assert {"/no_such_intent", "/", "//affirm", "好的 /affirm", "电梯坏了", "／affirm"} <= set(graph_runs)
+    assert expected['/inform_place{"place_scope": "home"}']["entities"][0]["value"] == "home"
