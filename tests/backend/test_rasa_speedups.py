@@ -273,7 +273,8 @@ async def test_a_payload_parses_without_the_pipeline_exactly_as_through_it(agent
     from rasa.core.processor import MessageProcessor
 
     _restored_after_the_test(monkeypatch)
-    original = MessageProcessor._parse_message_with_graph
+    original = rasa_speedups._PARSE_ORIGINAL.get("parse", MessageProcessor._parse_message_with_graph)
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", original)  # Rasa's own, even if installed
     texts = _domain_payloads(agent.domain) + PAYLOAD_VARIANTS
     assert sum(t.startswith("/") for t in texts) > 15 and any("{" in t for t in _domain_payloads(agent.domain))
     expected = {text: await agent.processor.parse_message(UserMessage(text)) for text in texts}
