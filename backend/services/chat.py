@@ -232,6 +232,7 @@ async def deliver_pending(
     sender: str,
     forward: Forward,
     read: Callable[[Session], Any] | None = None,
+    store: str | None = None,
 ) -> DeliveryReport:
     """Forward a sender's pending messages to Rasa in order, stopping at the first failure.
 
@@ -239,7 +240,7 @@ async def deliver_pending(
     its own, so no database lock is held while Rasa thinks; settling one
     message, claiming the next and the caller's ``read`` share a
     transaction (the web chat used five per message, each with its
-    connection check; now three).
+    connection check; now two, its message stored in the first).
 
     Args:
         sessions: the session factory (this function owns its transactions).
@@ -250,6 +251,13 @@ async def deliver_pending(
             ``read``. The web chat reads the new replies there. Should it
             raise, the transaction still commits and it is called once more
             in a transaction of its own.
+        store: a new message of ``sender``, stored in the transaction that
+            takes the head (committed before anything is forwarded). For a
+            caller that holds the sender's turn already; one whose turn is
+            taken stores its message first, on its own, and then waits.
+
+    Raises:
+        InvalidInput: ``store`` is empty or too long (nothing was stored or forwarded).
     """
     unread = object()
 
@@ -273,6 +281,8 @@ async def deliver_pending(
 
     answered = 0
     with sessions.begin() as session:
+        if store is not None:
+            record_message(session=session, sender=sender, text=store)
         head, waiting = _take_head(session, sender)
         result = reading(session) if head is None else None
     while head is not None:

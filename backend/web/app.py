@@ -8,6 +8,7 @@ kept on ``app.state`` for the routes.
 from __future__ import annotations
 
 import logging
+import weakref
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -83,7 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     # One lock per visitor: their messages go to Rasa one at a time, in order.
-    app.state.sender_locks = {}
+    # Weak values: a visitor's lock goes when no request of theirs holds it,
+    # so the app does not keep one for every visitor it has ever served.
+    app.state.sender_locks = weakref.WeakValueDictionary()
     rate_limits.install(app, settings.rate_limit_per_minute, settings.redis_url)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

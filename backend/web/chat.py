@@ -213,23 +213,34 @@ def get_photo(token: str, request: Request) -> FileResponse:
 async def _store_and_deliver(request: Request, sender: str, text: str, after: int) -> ChatUpdate:
     """Keep the message first (nothing is lost), then forward this sender's pending messages in order.
 
-    The new answers are read in the delivery's last transaction, not in one more.
+    When no earlier message of this visitor is on its way (nearly always),
+    the message is stored in the transaction that takes it for delivery, and
+    the new answers are read in the delivery's last one: two transactions
+    per message. Otherwise it is stored at once on its own, and waits its
+    turn behind the earlier one.
     """
     sessions = request.app.state.sessions
-    try:
-        with sessions.begin() as session:
-            chat_service.record_message(session=session, sender=sender, text=text)
-    except InvalidInput as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
+    locks = request.app.state.sender_locks
+    lock = locks.get(sender)
+    if lock is None:
+        lock = locks[sender] = asyncio.Lock()  # held by the waiting requests; dropped after the last
 
     def read(session: Session) -> list[Reply]:
         return _replies(session, sender, after)
 
-    lock = request.app.state.sender_locks.setdefault(sender, asyncio.Lock())
-    async with lock:
-        report = await chat_service.deliver_pending(
-            sessions=sessions, sender=sender, forward=request.app.state.rasa.send, read=read
-        )
+    try:
+        if lock.locked():
+            with sessions.begin() as session:
+                chat_service.record_message(session=session, sender=sender, text=text)
+            store = None
+        else:
+            store = text
+        async with lock:  # free: taken without yielding, so nothing comes between the check and the store
+            report = await chat_service.deliver_pending(
+                sessions=sessions, sender=sender, forward=request.app.state.rasa.send, read=read, store=store
+            )
+    except InvalidInput as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
     return _update(report.read if report.read is not None else [], report.pending)
 
 

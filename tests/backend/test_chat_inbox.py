@@ -56,6 +56,29 @@ async def test_delivery_in_order_and_answers_stored(sessions):
         assert [r.payload["text"] for r in replies] == ["收到：第一条", "收到：第二条", "收到：第三条"]
 
 
+async def test_a_message_stored_with_the_delivery_goes_after_those_already_waiting(sessions):
+    rasa = FlakyRasa()
+    with sessions.begin() as s:
+        chat.record_message(session=s, sender="web:w", text="第一条")
+    report = await chat.deliver_pending(sessions=sessions, sender="web:w", forward=rasa, store="第二条")
+    assert report.answered == 2 and report.pending == 0
+    assert [t for _, t in rasa.received] == ["第一条", "第二条"]
+    with sessions() as s:
+        assert [m.status for m in s.scalars(select(ChatMessage).order_by(ChatMessage.id))] == [ANSWERED, ANSWERED]
+
+
+async def test_a_refused_message_to_store_changes_nothing_and_forwards_nothing(sessions):
+    rasa = FlakyRasa()
+    with sessions.begin() as s:
+        waiting = chat.record_message(session=s, sender="web:v", text="还在等").id
+    with pytest.raises(InvalidInput):
+        await chat.deliver_pending(sessions=sessions, sender="web:v", forward=rasa, store=" \u200b ")
+    assert rasa.received == []
+    with sessions() as s:
+        [m] = s.scalars(select(ChatMessage)).all()
+        assert m.id == waiting and m.status == PENDING and m.attempts == 0
+
+
 async def test_failure_keeps_the_message_and_later_ones_wait(sessions):
     rasa = FlakyRasa(fail_first=1)
     with sessions.begin() as s:

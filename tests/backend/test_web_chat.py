@@ -1,11 +1,18 @@
 """The chat endpoints against a real database, with Rasa's HTTP answers faked at the transport."""
 
+import asyncio
+import gc
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from backend.models.chat import PENDING, ChatMessage
+from backend.models.chat import ANSWERED, PENDING, ChatMessage
 from backend.web.app import create_app
 from backend.web.identity import COOKIE
 from bot.rasa_client import RasaClient
@@ -102,6 +109,72 @@ def test_rasa_silent_means_busy_notice_and_the_message_kept(client, rasa, sessio
         assert m.status == PENDING and m.text == "3号楼电梯坏了"
     history = client.get("/api/chat/history").json()
     assert history["items"][0]["pending"] is True and "系统繁忙" in history["notice"]
+
+
+def test_a_message_is_stored_and_answered_in_two_transactions_and_no_lock_is_kept(client, sessions):
+    client.get("/")
+    engine = client.app.state.engine
+    begun: list[int] = []
+
+    def count(conn):
+        begun.append(1)
+
+    event.listen(engine, "begin", count)
+    try:
+        r = client.post("/api/chat/messages", json={"text": "路灯不亮"}, headers=HEADERS)
+    finally:
+        event.remove(engine, "begin", count)
+    assert r.status_code == 200 and r.json()["replies"][0]["text"] == "您说的是：路灯不亮"
+    assert len(begun) == 2  # stored and taken in one, answered and read in the other
+    gc.collect()
+    assert len(client.app.state.sender_locks) == 0  # the visitor's lock went with their last request
+    with sessions() as s:
+        [m] = s.scalars(select(ChatMessage)).all()
+        assert m.status == ANSWERED and m.attempts == 1
+
+
+def _within(seconds: float, condition) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_message_sent_while_the_last_is_with_rasa_is_kept_at_once_and_answered_after_it(settings):
+    received: list[str] = []
+    release = threading.Event()
+
+    async def slow_rasa(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        received.append(body["message"])
+        while body["message"] == "第一条" and not release.is_set():
+            await asyncio.sleep(0.01)
+        return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}])
+
+    app = create_app(settings)
+    with TestClient(app) as client:
+        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(slow_rasa))
+        client.get("/")
+
+        def kept() -> list[str]:
+            with app.state.sessions() as s:
+                return [m.text for m in s.scalars(select(ChatMessage).order_by(ChatMessage.id))]
+
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(client.post, "/api/chat/messages", json={"text": "第一条"}, headers=HEADERS)
+            assert _within(10, lambda: received == ["第一条"])
+            second = pool.submit(client.post, "/api/chat/messages", json={"text": "第二条"}, headers=HEADERS)
+            # The first is still with Rasa, and the second is already kept.
+            assert _within(10, lambda: kept() == ["第一条", "第二条"]) and received == ["第一条"]
+            release.set()
+            answers = [first.result().json(), second.result().json()]
+    assert received == ["第一条", "第二条"]
+    assert [r["text"] for r in answers[0]["replies"]] == ["收到：第一条", "收到：第二条"]
+    assert answers[1]["pending"] == 0 and answers[1]["replies"][-1]["text"] == "收到：第二条"
+    gc.collect()
+    assert len(app.state.sender_locks) == 0
 
 
 def test_updates_only_show_this_visitors_replies(client, settings):
