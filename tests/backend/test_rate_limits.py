@@ -16,6 +16,7 @@ from backend.settings import load_settings
 from backend.web.app import create_app
 from backend.web.rate_limits import SenderLimiter, SharedSenderLimiter
 from bot.rasa_client import RasaClient
+from tests.rasa_stub import RasaStub
 
 
 def test_a_bucket_allows_the_burst_then_the_rate():
@@ -45,8 +46,8 @@ def client(database_url, tmp_path):
     def rasa(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=[{"recipient_id": "x", "text": "收到"}])
 
-    with TestClient(app) as client:
-        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa))
+    with RasaStub(rasa) as stub, TestClient(app) as client:
+        app.state.rasa = RasaClient(stub.url)
         yield client
 
 

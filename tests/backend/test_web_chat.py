@@ -16,6 +16,7 @@ from backend.models.chat import ANSWERED, PENDING, ChatMessage
 from backend.web.app import create_app
 from backend.web.identity import COOKIE
 from bot.rasa_client import RasaClient
+from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}
 
@@ -52,8 +53,8 @@ def rasa():
 @pytest.fixture()
 def client(settings, rasa):
     app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa))
+    with RasaStub(rasa) as stub, TestClient(app) as client:
+        app.state.rasa = RasaClient(stub.url)
         yield client
 
 
@@ -154,8 +155,8 @@ def test_a_message_sent_while_the_last_is_with_rasa_is_kept_at_once_and_answered
         return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": f"收到：{body['message']}"}])
 
     app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(slow_rasa))
+    with RasaStub(slow_rasa) as stub, TestClient(app) as client:
+        app.state.rasa = RasaClient(stub.url)
         client.get("/")
 
         def kept() -> list[str]:

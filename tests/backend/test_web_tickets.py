@@ -14,6 +14,7 @@ from backend.settings import PROJECT_ROOT
 from backend.tickets.service import create_ticket
 from backend.web.app import create_app
 from bot.rasa_client import RasaClient
+from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -36,8 +37,8 @@ def client(settings, sessions, forwarded):
         return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": "收到照片，提交时会一起附上。"}])
 
     app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa))
+    with RasaStub(rasa) as stub, TestClient(app) as client:
+        app.state.rasa = RasaClient(stub.url)
         yield client
 
 

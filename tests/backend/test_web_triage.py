@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from backend.web.app import create_app
 from bot.rasa_client import RasaClient
+from tests.rasa_stub import RasaStub
 
 
 @pytest.fixture()
@@ -25,8 +26,8 @@ def nlu():
 @pytest.fixture()
 def client(settings, nlu):
     app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.rasa = RasaClient("http://rasa.test", token="tok", transport=httpx.MockTransport(nlu["handler"]))
+    with RasaStub(nlu["handler"]) as stub, TestClient(app) as client:
+        app.state.rasa = RasaClient(stub.url, token="tok")
         yield client
 
 

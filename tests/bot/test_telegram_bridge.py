@@ -2,7 +2,7 @@
 
 python-telegram-bot's real client talks to tests/fake_bot_api.py, which
 records every call and can answer 429 with retry_after, 500, or hang past
-the client's timeout. Rasa is an httpx mock transport that records the
+the client's timeout. Rasa is a loopback stub (tests/rasa_stub.py) that records the
 messages in the order it got them and can answer with an empty list (what
 Rasa does when the action server is down).
 """
@@ -42,6 +42,7 @@ from tests.fake_bot_api import (
     text_update,
     too_many,
 )
+from tests.rasa_stub import RasaStub
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -54,6 +55,7 @@ class FakeRasa:
         self.down = False
         self.active: dict[str, int] = {}
         self.most_at_once = 0  # the most messages of one sender Rasa was working on at the same time
+        self.stub: RasaStub | None = None
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -73,7 +75,13 @@ class FakeRasa:
             self.active[sender] -= 1
 
     def client(self) -> RasaClient:
-        return RasaClient("http://rasa.test", transport=httpx.MockTransport(self.handle))
+        if self.stub is None:
+            self.stub = RasaStub(self.handle)
+        return RasaClient(self.stub.url)
+
+    def close(self) -> None:
+        if self.stub is not None:
+            self.stub.close()
 
 
 @pytest.fixture()
@@ -85,7 +93,9 @@ def bot_api():
 
 @pytest.fixture()
 def rasa():
-    return FakeRasa()
+    fake = FakeRasa()
+    yield fake
+    fake.close()
 
 
 def telegram_settings(settings, bot_api):

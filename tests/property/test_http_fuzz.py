@@ -34,6 +34,7 @@ from bot.rasa_client import RasaClient
 from tests.console_client import console_app, login
 from tests.factories import file_ticket
 from tests.property.strategies import HOSTILE, TRICKY_TEXT
+from tests.rasa_stub import RasaStub, refused_url
 
 HEADERS = {"X-Requested-With": "santong"}
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -95,8 +96,8 @@ def triage_client(settings):
         return httpx.Response(200, json={"intent": {"name": "nlu_fallback", "confidence": 0.2}, "entities": []})
 
     app = create_app(settings)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        app.state.rasa = RasaClient("http://rasa.test", token="tok", transport=httpx.MockTransport(nlu))
+    with RasaStub(nlu) as stub, TestClient(app, raise_server_exceptions=False) as client:
+        app.state.rasa = RasaClient(stub.url, token="tok")
         client.seen = seen  # type: ignore[attr-defined]
         yield client
 
@@ -135,12 +136,9 @@ def chat_client(settings, sessions):
 
     from backend.web.app import create_app
 
-    def unreachable(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("Rasa is not running", request=request)
-
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
-        app.state.rasa = RasaClient("http://rasa.test", transport=httpx.MockTransport(unreachable))
+        app.state.rasa = RasaClient(refused_url())  # Rasa is not running
         assert client.get("/").status_code == 200  # the visitor cookie
         yield client
 

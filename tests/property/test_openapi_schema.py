@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, settings
 
 from backend.web.app import create_app
 from bot.rasa_client import RasaClient
+from tests.rasa_stub import RasaStub
 
 
 def _rasa(request: httpx.Request) -> httpx.Response:
@@ -45,9 +46,9 @@ async def _already_started(app):
 @pytest.fixture()
 def api_schema(settings, registry):
     app = create_app(settings)
-    with TestClient(app):
+    with RasaStub(_rasa) as stub, TestClient(app):
         app.state.sessions = registry
-        app.state.rasa = RasaClient("http://rasa.test", token="tok", transport=httpx.MockTransport(_rasa))
+        app.state.rasa = RasaClient(stub.url, token="tok")
         # schemathesis' ASGI client runs the lifespan on every call, which
         # would replace the fake Rasa with a client of a server not running.
         app.router.lifespan_context = _already_started
