@@ -305,8 +305,6 @@ def payload_parse(message_text: Any, domain: Any) -> dict[str, Any] | None:
         return None  # the pipeline's turn (and RegexMessageHandler's warning, said once)
     message = Message(data={TEXT: message_text})
     unpacked = YAMLStoryReader.unpack_regex_message(message, domain, entity_extractor_name="RegexMessageHandler")
-    if unpacked is message:
-        return None
     parse: dict[str, Any] = {TEXT: "", INTENT: {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, ENTITIES: []}
     parse.update(unpacked.as_dict(only_output_properties=True))
     return parse

@@ -24,6 +24,8 @@ from typing import Any
 
 import aiohttp
 
+from backend.rasa_connections import close_connection_pool, connection_pool
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,9 +38,9 @@ class RasaClient:
 
     aiohttp, not httpx: every message of every channel passes here, and an
     httpx request cost about a millisecond more CPU than aiohttp's (a fifth
-    of the web app's CPU under ``make bench``'s load). The connection pool
-    belongs to the event loop that first uses the client, and is made there
-    (the web app, the worker and the bridge each run one loop).
+    of the web app's CPU under ``make bench``'s load). Connections come
+    from the running event loop's pool, the one Rasa's own calls to the
+    action server use (:func:`backend.rasa_connections.connection_pool`).
 
     Args:
         base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``, or several, comma-separated.
@@ -52,19 +54,7 @@ class RasaClient:
         if not self._urls:
             raise ValueError("RASA_URL is empty: give the Rasa server's URL (or several, comma-separated)")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._turns = itertools.count()
-
-    def _http(self) -> aiohttp.ClientSession:
-        """The pool of the running loop (a pool cannot be used from another loop)."""
-        loop = asyncio.get_running_loop()
-        if self._session is None or self._session.closed or self._loop is not loop:
-            # Idle connections are dropped after 15 s, well before Rasa's keep-alive of 120 s closes them.
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=15)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-            self._loop = loop
-        return self._session
 
     async def _post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> tuple[int, Any]:
         """POST to the next server in turn (on a refused connection, to the one after it): status and JSON.
@@ -72,23 +62,24 @@ class RasaClient:
         Raises:
             RasaUnavailable: no server took the connection, the answer did not come in time or broke off.
         """
-        http = self._http()
         first = next(self._turns)
-        for offset in range(len(self._urls)):
-            url = self._urls[(first + offset) % len(self._urls)]
-            try:
-                async with http.post(url + path, json=body, params=params) as response:
-                    if response.status != 200:
-                        return response.status, None
-                    try:
-                        return 200, await response.json(content_type=None)
-                    except ValueError as exc:
-                        raise RasaUnavailable("Rasa answered something that is not JSON") from exc
-            except aiohttp.ClientConnectorError as exc:
-                refused: Exception = exc
-                logger.warning("Rasa at %s refused the connection; trying the next server", url)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
+        session = aiohttp.ClientSession(connector=connection_pool(), connector_owner=False, timeout=self._timeout)
+        async with session:
+            for offset in range(len(self._urls)):
+                url = self._urls[(first + offset) % len(self._urls)]
+                try:
+                    async with session.post(url + path, json=body, params=params) as response:
+                        if response.status != 200:
+                            return response.status, None
+                        try:
+                            return 200, await response.json(content_type=None)
+                        except ValueError as exc:
+                            raise RasaUnavailable("Rasa answered something that is not JSON") from exc
+                except aiohttp.ClientConnectorError as exc:
+                    refused: Exception = exc
+                    logger.warning("Rasa at %s refused the connection; trying the next server", url)
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    raise RasaUnavailable(f"cannot reach Rasa: {type(exc).__name__}") from exc
         raise RasaUnavailable(f"cannot reach Rasa: {type(refused).__name__}") from refused
 
     async def send(self, sender: str, text: str) -> list[dict[str, Any]]:
@@ -120,7 +111,5 @@ class RasaClient:
         return result
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the running loop's connection pool (the next call opens a new one)."""
+        await close_connection_pool()

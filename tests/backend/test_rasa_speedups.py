@@ -120,12 +120,7 @@ def _restored_after_the_test(monkeypatch):
 
 
 def test_install_replaces_rasas_method(monkeypatch):
-    from rasa.shared.core.events import Event
-
-    _restored_after_the_test(monkeypatch)
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])  # restored afterwards
-    monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
+    _restored_after_the_test(monkeypatch)  # every replaced method put back afterwards
     rasa_speedups.install()
     assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result

@@ -8,6 +8,7 @@ import json
 import httpx
 import pytest
 
+from backend.rasa_connections import connection_pool
 from bot.rasa_client import RasaClient, RasaUnavailable
 from tests.rasa_stub import RasaStub, refused_url
 
@@ -115,7 +116,7 @@ async def test_connections_are_kept_between_messages(servers, connect):
     rasa = connect(a.stub.url)
     for i in range(5):
         await rasa.send("web:a", f"第{i}条")
-    assert rasa._session is not None and len(rasa._session.connector._conns) == 1  # one kept connection
+    assert len(connection_pool()._conns) == 1  # one kept connection
 
 
 def test_no_url_is_refused():
