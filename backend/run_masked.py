@@ -4,8 +4,10 @@
 :func:`backend.log_masking.install` and then runs ``python -m rasa run
 --enable-api …`` in the same process, exactly as if it had been started
 directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa it
-also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message)
-and :mod:`backend.rasa_connections` (kept connections to the action server).
+also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message),
+:mod:`backend.rasa_connections` (kept connections to the action server) and
+:mod:`backend.gc_pauses` (the loaded model out of full garbage collections);
+for the action server, :mod:`backend.gc_pauses` after its actions are loaded.
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ def main() -> None:
     module = sys.argv[1]
     install()
     if module == "rasa":
-        from backend import rasa_connections, rasa_speedups
+        from backend import gc_pauses, rasa_connections, rasa_speedups
 
         rasa_speedups.install()
         rasa_connections.install()
+        gc_pauses.install_for_rasa()
+    elif module == "rasa_sdk":
+        from backend import gc_pauses
+
+        gc_pauses.install_for_action_server()
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
