@@ -43,7 +43,7 @@ from bench.conversation import (
     bare_conversation,
     report_conversation,
 )
-from bench.figures import Samples, latency_line, verdict
+from bench.figures import Samples, latency_line, p95_by_window, percentile, verdict
 from bench.load import Burst, burst, knee, ramp, residents
 from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, start_stack
 from tests.fake_bot_api import FakeBotAPI
@@ -202,7 +202,7 @@ async def _phases(
     for name, samples in (("web", load.of("web")), ("telegram", load.of("telegram")), ("bare", bare_load.items)):
         say(f"  {name:<8} {latency_line(samples)}")
     web_ms = [s.latency_ms for s in load.of("web") if not s.empty]
-    p95 = sorted(web_ms)[max(0, int(len(web_ms) * 0.95) - 1)] if web_ms else float("inf")
+    p95 = percentile(web_ms, 95) if web_ms else float("inf")  # the p95 printed above
     say(f"  conversations completed: {load.conversations}; unexpected answers: {load.unexpected()}")
     for example in load.examples():
         say(f"      e.g. {example}")
@@ -236,6 +236,8 @@ async def _phases(
         soak = await residents(mix, report_conversation, args.soak_seconds, args.think)
         ended = time.monotonic()
         say(f"  web {latency_line(soak.of('web'))}; conversations {soak.conversations}")
+        minutes = p95_by_window(soak.of("web"), started, 60.0)
+        say("  web p95 per minute (ms): " + " ".join(f"{p95:.0f}" for _, p95 in minutes))
         empty += soak.empty()
         window = min(60.0, args.soak_seconds / 4)
         for name in watch.pids:

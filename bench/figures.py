@@ -67,6 +67,20 @@ def latency_line(samples: list[Sample]) -> str:
     )
 
 
+def p95_by_window(samples: list[Sample], started: float, width: float) -> list[tuple[int, float]]:
+    """(messages, p95 ms) of the answered messages sent in each ``width``-second window after ``started``.
+
+    Shows whether a long run's tail is spread over it or gathered in some
+    windows (a pause, a checkpoint) or growing (something filling up).
+    """
+    windows: dict[int, list[float]] = {}
+    for s in samples:
+        if not s.empty:
+            windows.setdefault(int((s.sent_at - started) // width), []).append(s.latency_ms)
+    last = max(windows, default=-1)
+    return [(len(windows.get(i, [])), percentile(windows.get(i, []), 95)) for i in range(last + 1)]
+
+
 def verdict(ok: bool) -> str:
     """How a figure stands against its target, in both languages."""
     return "达标 / met" if ok else "未达标 / NOT met"
