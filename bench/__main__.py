@@ -161,6 +161,7 @@ async def _phases(
     # 1. saturation
     say(f"\n== 1. 饱和吞吐 / saturation: residents back to back, {args.stage_seconds:.0f} s per level ==")
     results = {}
+
     def cpu() -> dict[str, float]:
         return cpu_seconds(watch.pids)
 

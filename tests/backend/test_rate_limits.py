@@ -134,7 +134,10 @@ def test_with_redis_url_set_the_app_limits_through_redis(database_url, tmp_path)
     )  # fmt: skip
     limits = create_app(settings).state.rate_limits
     assert {type(v) for v in limits.values()} == {SharedSenderLimiter} and set(limits) == {
-        "chat", "photos", "triage", "open311"
+        "chat",
+        "photos",
+        "triage",
+        "open311",
     }
 
 
