@@ -14,6 +14,16 @@ Here each change runs in a Redis WATCH / MULTI transaction and is retried
 if another server changed the lock in between, so tickets are issued and
 removed one at a time; everything else (waiting for one's turn, lifetimes)
 is Rasa's own. endpoints.yml names this class when REDIS_URL is set.
+
+Nearly every message finds its conversation unlocked. For that case the
+lock is created with the message's ticket in one ``SET … NX``, the ticket
+is known to be first in line (no read to check it), and the lock is
+deleted afterwards by a script that deletes it only if it is still exactly
+what was written: two Redis round trips per message instead of seven, on
+Rasa's synchronous client, which holds up the whole server meanwhile. When
+another message of the conversation took a ticket in between (the SET
+finds a lock, or the script finds it changed), the transaction above does
+the work as before.
 """
 
 from __future__ import annotations
@@ -27,6 +37,14 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 T = TypeVar("T")
+
+# Deletes the lock only while it is still exactly what this server wrote (nobody took a ticket since).
+_DELETE_IF_UNCHANGED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 Change = Callable[[TicketLock | None], tuple[TicketLock | None, T]]
 
 
@@ -35,6 +53,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
+        self._delete_if_unchanged = self.red.register_script(_DELETE_IF_UNCHANGED)
+        # (conversation, ticket) -> the lock as written, for tickets that created their conversation's lock.
+        self._created: dict[tuple[str, int], str] = {}
 
     def _change(self, conversation_id: str, change: Change[T]) -> T:
         """Apply ``change`` to the stored lock atomically (None: no lock / delete it); its result."""
@@ -66,9 +87,24 @@ class AtomicRedisLockStore(RedisLockStore):
             return lock, lock.issue_ticket(lock_lifetime)
 
         try:
-            return self._change(conversation_id, issue)
+            lock = self.create_lock(conversation_id)
+            ticket = lock.issue_ticket(lock_lifetime)
+            written = lock.dumps()
+            if self.red.set(self.key_prefix + conversation_id, written, nx=True):  # nobody else's lock: ours
+                self._created[(conversation_id, ticket)] = written
+                return ticket
+            ticket = self._change(conversation_id, issue)
+            self._created.pop((conversation_id, ticket), None)  # one left by a ticket never cleaned up
+            return ticket
         except Exception as exc:  # as Rasa's own: any failure to take a ticket is a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
+
+    async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """The lock once it is this ticket's turn; at once for a ticket that created the lock (it is first)."""
+        written = self._created.get((conversation_id, ticket))
+        if written is not None:
+            return TicketLock.from_dict(json.loads(written))
+        return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
 
     def update_lock(self, conversation_id: str) -> None:
         """Remove the expired tickets."""
@@ -86,6 +122,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Remove a served ticket, and the lock with it when nobody waits (in one step, not two)."""
+        written = self._created.pop((conversation_id, ticket_number), None)
+        if written is not None and self._delete_if_unchanged(keys=[self.key_prefix + conversation_id], args=[written]):
+            return  # the lock held this ticket alone until now: deleted
         self._change(conversation_id, _without(ticket_number, delete_when_idle=True))
 
 

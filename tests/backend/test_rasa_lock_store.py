@@ -8,6 +8,7 @@ ticket and both went ahead, and one message's events were lost.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import uuid
@@ -83,3 +84,60 @@ def test_cleanup_keeps_a_lock_someone_waits_on_and_deletes_an_idle_one():
     assert second.get_lock(conversation) is None
     second.update_lock(conversation)  # nothing there: nothing happens
     assert second.get_lock(conversation) is None
+
+
+def _commands(store) -> dict[str, int]:
+    """How often Redis has run each command so far (INFO commandstats)."""
+    stats = store.red.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(values["calls"]) for name, values in stats.items()}
+
+
+async def test_a_message_alone_in_its_conversation_costs_two_redis_commands():
+    (store,) = stores(AtomicRedisLockStore, 1)
+    conversation = f"c-{uuid.uuid4().hex}"
+    async with store.lock(conversation):  # once, so the script is loaded
+        pass
+    before = _commands(store)
+    async with store.lock(conversation) as lock:
+        assert not lock.is_locked(0)
+        inside = _commands(store)
+    after = _commands(store)
+    taking = {name: inside[name] - before.get(name, 0) for name in inside if inside[name] != before.get(name, 0)}
+    leaving = {name: after[name] - inside.get(name, 0) for name in after if after[name] != inside.get(name, 0)}
+    assert taking == {"set": 1, "info": 1}  # SET … NX; no read to find out whose turn it is
+    assert leaving == {"evalsha": 1, "get": 1, "del": 1, "info": 1}  # one script: GET and DEL run inside it
+    assert store.get_lock(conversation) is None  # nothing left behind
+
+
+async def test_a_message_that_finds_the_conversation_locked_waits_its_turn():
+    first, second = stores(AtomicRedisLockStore, 2)
+    conversation = f"c-{uuid.uuid4().hex}"
+    order: list[str] = []
+    first_inside = asyncio.Event()
+
+    async def one(store, name: str) -> None:
+        async with store.lock(conversation, wait_time_in_seconds=0.01):
+            order.append(f"{name} in")
+            if name == "first":
+                first_inside.set()
+                await asyncio.sleep(0.1)
+            order.append(f"{name} out")
+
+    async def later() -> None:
+        await first_inside.wait()
+        await one(second, "second")
+
+    await asyncio.gather(one(first, "first"), later())
+    assert order == ["first in", "first out", "second in", "second out"]
+    assert first.get_lock(conversation) is None
+
+
+def test_a_lock_changed_since_it_was_written_is_not_deleted_by_the_quick_cleanup():
+    first, second = stores(AtomicRedisLockStore, 2)
+    conversation = f"c-{uuid.uuid4().hex}"
+    mine = first.issue_ticket(conversation, 60)  # created the lock
+    theirs = second.issue_ticket(conversation, 60)  # found it: ticket added by the transaction
+    assert (mine, theirs) == (0, 1)
+    first.cleanup(conversation, mine)
+    lock = second.get_lock(conversation)
+    assert lock is not None and [t.number for t in lock.tickets] == [theirs]
