@@ -50,7 +50,7 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 # A pooled connection idle longer than this is tested before use (a server
 # restart takes longer). SQLAlchemy's pool_pre_ping tested it at every
 # checkout: one more round trip per transaction, 2 of the web chat's ~12 per
-# message and ~5 % of its time under make bench.
+# message and ~5 % of its py-spy samples under the fixed load.
 PING_AFTER_IDLE_SECONDS = 1.0
 _LAST_USED = "santong_last_used"
 

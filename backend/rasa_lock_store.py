@@ -37,6 +37,7 @@ from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 T = TypeVar("T")
+Change = Callable[[TicketLock | None], tuple[TicketLock | None, T]]
 
 # Deletes the lock only while it is still exactly what this server wrote (nobody took a ticket since).
 _DELETE_IF_UNCHANGED = """
@@ -45,7 +46,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-Change = Callable[[TicketLock | None], tuple[TicketLock | None, T]]
 
 
 class AtomicRedisLockStore(RedisLockStore):
@@ -54,8 +54,8 @@ class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url, **endpoint_config.kwargs)
         self._delete_if_unchanged = self.red.register_script(_DELETE_IF_UNCHANGED)
-        # (conversation, ticket) -> the lock as written, for tickets that created their conversation's lock.
-        self._created: dict[tuple[str, int], str] = {}
+        # (conversation, ticket) -> the lock and its text as written, for tickets that created their lock.
+        self._created: dict[tuple[str, int], tuple[TicketLock, str]] = {}
 
     def _change(self, conversation_id: str, change: Change[T]) -> T:
         """Apply ``change`` to the stored lock atomically (None: no lock / delete it); its result."""
@@ -82,16 +82,15 @@ class AtomicRedisLockStore(RedisLockStore):
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """A new ticket for the conversation, numbered after every ticket issued before it."""
 
-        def issue(lock: TicketLock | None) -> tuple[TicketLock | None, int]:
+        def issue(lock: TicketLock | None) -> tuple[TicketLock, int]:
             lock = lock or self.create_lock(conversation_id)
             return lock, lock.issue_ticket(lock_lifetime)
 
         try:
-            lock = self.create_lock(conversation_id)
-            ticket = lock.issue_ticket(lock_lifetime)
+            lock, ticket = issue(None)
             written = lock.dumps()
             if self.red.set(self.key_prefix + conversation_id, written, nx=True):  # nobody else's lock: ours
-                self._created[(conversation_id, ticket)] = written
+                self._created[(conversation_id, ticket)] = (lock, written)
                 return ticket
             ticket = self._change(conversation_id, issue)
             self._created.pop((conversation_id, ticket), None)  # one left by a ticket never cleaned up
@@ -101,9 +100,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
     async def _acquire_lock(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         """The lock once it is this ticket's turn; at once for a ticket that created the lock (it is first)."""
-        written = self._created.get((conversation_id, ticket))
-        if written is not None:
-            return TicketLock.from_dict(json.loads(written))
+        created = self._created.get((conversation_id, ticket))
+        if created is not None:
+            return created[0]
         return await super()._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
 
     def update_lock(self, conversation_id: str) -> None:
@@ -122,8 +121,9 @@ class AtomicRedisLockStore(RedisLockStore):
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Remove a served ticket, and the lock with it when nobody waits (in one step, not two)."""
-        written = self._created.pop((conversation_id, ticket_number), None)
-        if written is not None and self._delete_if_unchanged(keys=[self.key_prefix + conversation_id], args=[written]):
+        created = self._created.pop((conversation_id, ticket_number), None)
+        key = self.key_prefix + conversation_id
+        if created is not None and self._delete_if_unchanged(keys=[key], args=[created[1]]):
             return  # the lock held this ticket alone until now: deleted
         self._change(conversation_id, _without(ticket_number, delete_when_idle=True))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import runpy
 import sys
 
+from backend import gc_pauses
 from backend.log_masking import install
 
 
@@ -25,14 +26,12 @@ def main() -> None:
     module = sys.argv[1]
     install()
     if module == "rasa":
-        from backend import gc_pauses, rasa_connections, rasa_speedups
+        from backend import rasa_connections, rasa_speedups
 
         rasa_speedups.install()
         rasa_connections.install()
         gc_pauses.install_for_rasa()
     elif module == "rasa_sdk":
-        from backend import gc_pauses
-
         gc_pauses.install_for_action_server()
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)
