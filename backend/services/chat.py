@@ -102,13 +102,35 @@ def new_reply(*, sender: str, payload: dict[str, Any], now: datetime, message_id
     )
 
 
-def record_message(*, session: Session, sender: str, text: str) -> ChatMessage:
-    """Store a visitor's message as pending; it is due for delivery at once."""
+def record_message(*, session: Session, sender: str, text: str, leased: bool = False) -> ChatMessage:
+    """Store a visitor's message as pending; it is due for delivery at once.
+
+    ``leased``: stored with its delivery lease already taken (as
+    :func:`claim` would take it), for a caller that forwards it itself; the
+    claim's own UPDATE was one round trip more on every web chat message.
+    """
     now = utcnow()
-    message = ChatMessage(sender=sender, text=clean_text(text), status=PENDING, next_attempt_at=now, created_at=now)
+    message = ChatMessage(
+        sender=sender,
+        text=clean_text(text),
+        status=PENDING,
+        next_attempt_at=now + LEASE if leased else now,
+        attempts=1 if leased else 0,
+        created_at=now,
+    )
     session.add(message)
     session.flush()
     return message
+
+
+def _release(session: Session, message_id: int, now: datetime) -> None:
+    """Give back a lease taken in :func:`record_message` and not used: the message is due again, untried."""
+    session.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == message_id)
+        .values(next_attempt_at=now, attempts=0)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def claim(*, session: Session, message_id: int, now: datetime | None = None) -> bool:
@@ -218,9 +240,18 @@ def replies_since(*, session: Session, sender: str, after_id: int, limit: int = 
     )
 
 
-def _take_head(session: Session, sender: str) -> tuple[tuple[int, str] | None, int]:
-    """The sender's oldest pending message if this caller won its lease, and how many are pending."""
+def _take_head(session: Session, sender: str, leased: ChatMessage | None = None) -> tuple[tuple[int, str] | None, int]:
+    """The sender's oldest pending message if this caller won its lease, and how many are pending.
+
+    ``leased``: a message this caller has just stored with its lease taken.
+    When it is the oldest (nearly always) it is the head without a claim;
+    behind an older one it gives its lease back and waits its turn.
+    """
     queue = pending_messages(session=session, sender=sender)
+    if leased is not None:
+        if queue and queue[0].id == leased.id:
+            return (leased.id, str(leased.text)), len(queue)
+        _release(session, leased.id, leased.created_at)
     if not queue or not claim(session=session, message_id=queue[0].id):
         return None, len(queue)
     return (queue[0].id, str(queue[0].text)), len(queue)
@@ -281,9 +312,8 @@ async def deliver_pending(
 
     answered = 0
     with sessions.begin() as session:
-        if store is not None:
-            record_message(session=session, sender=sender, text=store)
-        head, waiting = _take_head(session, sender)
+        stored = record_message(session=session, sender=sender, text=store, leased=True) if store is not None else None
+        head, waiting = _take_head(session, sender, stored)
         result = reading(session) if head is None else None
     while head is not None:
         message_id, text = head

@@ -206,3 +206,39 @@ async def test_a_failing_read_never_undoes_the_answer_recorded_beside_it(session
     assert len(rasa.received) == 1
     with sessions() as s:
         assert s.get(ChatMessage, mid).status == ANSWERED
+
+
+async def test_a_stored_message_is_taken_for_delivery_in_the_insert_that_stores_it(sessions, engine):
+    """The web chat's usual message: INSERT (lease taken) and one SELECT, then the answer's transaction.
+
+    Before, the claim was an UPDATE of its own after the SELECT: one round
+    trip more on every message, while the web app's event loop waits.
+    """
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql.split()[0]))
+
+    def read(session):
+        return [r.payload["text"] for r in chat.replies_since(session=session, sender="web:q", after_id=0)]
+
+    rasa = FlakyRasa()
+    report = await chat.deliver_pending(sessions=sessions, sender="web:q", forward=rasa, read=read, store="你好")
+    assert (report.answered, report.pending, report.read) == (1, 0, ["收到：你好"])
+    assert statements[:2] == ["INSERT", "SELECT"]  # stored with its lease, then: is anything older waiting?
+    assert statements.count("UPDATE") == 1  # only the answer's; no separate claim
+    with sessions() as s:
+        [m] = s.scalars(select(ChatMessage)).all()
+        assert (m.status, m.attempts) == (ANSWERED, 1)
+
+
+async def test_a_stored_message_behind_an_earlier_one_gives_its_lease_back_if_the_earlier_fails(sessions):
+    """Stored with its lease but not the head: it must stay due (for the worker) once the head's delivery fails."""
+    with sessions.begin() as s:
+        first = chat.record_message(session=s, sender="web:z", text="第一条").id
+    rasa = FlakyRasa(fail_first=1)
+    report = await chat.deliver_pending(sessions=sessions, sender="web:z", forward=rasa, store="第二条")
+    assert (report.answered, report.pending) == (0, 2)
+    with sessions() as s:
+        earlier, later = s.scalars(select(ChatMessage).order_by(ChatMessage.id)).all()
+        assert earlier.id == first and earlier.attempts == 1 and earlier.last_error
+        assert later.status == PENDING and later.attempts == 0
+        assert later.next_attempt_at <= earlier.next_attempt_at  # not hidden behind a 60 s lease
