@@ -186,3 +186,35 @@ def test_day_boundary_is_shanghai_time(registry):
     late = datetime(2026, 11, 21, 16, 30, tzinfo=timezone.utc)  # 00:30 on the 22nd in Shanghai
     with registry.begin() as s:
         assert file(s, "望江路井盖没了", "road", now=late).number == "GZ20261122-0001"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "queries"),
+    [
+        ("锦秀花园5栋楼道灯坏了", "锦绣花园 5号楼（枫林社区第三网格）", 2),
+        ("望江新村9号楼单元门坏了", "望江新村 9号楼（望江社区第二网格）", 2),
+        ("建设路上的井盖松了", "建设路（望江社区第二网格）", 3),  # no estate matched: the roads and places too
+        ("学府街东头的路灯不亮", "学府街（枫林社区第二网格）", 3),
+    ],
+)
+def test_a_route_reads_the_registry_in_few_queries(registry, engine, text, shown, queries):
+    """The names to match, then what the match needs (community, buildings, grid, its members) in one query.
+
+    It was five either way: every relationship the route touched was a lazy
+    load of its own, a round trip each while the action server's event loop
+    waited.
+    """
+    from sqlalchemy import event
+
+    from backend.tickets.routing import describe
+
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
+    with registry() as s:
+        where = route(session=s, place_text=text, entities=extract(text))
+        assert where.resolved and describe(where) == shown
+        assert where.member is not None and where.community is not None
+        assert where.grid is not None and where.grid.community is not None
+        if where.building is not None:
+            assert where.building.grid is where.grid
+    assert len(statements) == queries, statements
