@@ -103,9 +103,9 @@ def new_reply(*, sender: str, payload: dict[str, Any], now: datetime, message_id
 
 
 def record_message(*, session: Session, sender: str, text: str, leased: bool = False) -> ChatMessage:
-    """Store a visitor's message as pending; it is due for delivery at once.
+    """Store a visitor's message as pending, due for delivery at once.
 
-    ``leased``: stored with its delivery lease already taken (as
+    ``leased``: stored instead with its delivery lease already taken (as
     :func:`claim` would take it), for a caller that forwards it itself; the
     claim's own UPDATE was one round trip more on every web chat message.
     """
@@ -123,12 +123,12 @@ def record_message(*, session: Session, sender: str, text: str, leased: bool = F
     return message
 
 
-def _release(session: Session, message_id: int, now: datetime) -> None:
+def _release(session: Session, message_id: int, due: datetime) -> None:
     """Give back a lease taken in :func:`record_message` and not used: the message is due again, untried."""
     session.execute(
         update(ChatMessage)
         .where(ChatMessage.id == message_id)
-        .values(next_attempt_at=now, attempts=0)
+        .values(next_attempt_at=due, attempts=0)
         .execution_options(synchronize_session=False)
     )
 

@@ -8,7 +8,7 @@ from backend.errors import InvalidInput
 from backend.models import Resident, Ticket
 from backend.services.residents import get_or_create_resident
 from backend.tickets.lifecycle import InvalidTransition
-from backend.tickets.routing import route
+from backend.tickets.routing import describe, route
 from backend.tickets.service import (
     create_ticket,
     find_duplicate,
@@ -205,8 +205,6 @@ def test_a_route_reads_the_registry_in_few_queries(registry, engine, text, shown
     waited.
     """
     from sqlalchemy import event
-
-    from backend.tickets.routing import describe
 
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
