@@ -8,23 +8,23 @@ people handling them, and the answer says so.
 
 from __future__ import annotations
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import BackendAction, resident_of, sessions
+from actions.runtime import resident_of, sessions
 from backend.services.residents import forget_phone
 
 
-class ActionForgetPhone(BackendAction):
+class ActionForgetPhone(Action):
     """Delete the phone the resident let the assistant keep."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_forget_phone"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Delete it and say what that does and does not change."""
         with sessions().begin() as session:
             resident = resident_of(session, tracker)

@@ -13,14 +13,14 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
 from actions.report_form import has_place
-from actions.runtime import BackendAction, resident_of, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import CODES
 from backend.errors import DomainError
 from backend.models import GridMember, Ticket
@@ -46,14 +46,14 @@ def emergency_category(text: str, ranking: list[dict[str, object]]) -> str:
     return "public_safety"
 
 
-class ActionEmergency(BackendAction):
+class ActionEmergency(Action):
     """Tell the resident whom to call, then file an immediate ticket."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_emergency"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Numbers first; then the ticket; then the place question if needed."""
         dispatcher.utter_message(response="utter_emergency")
         text = resident_text(tracker)

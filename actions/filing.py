@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from actions.points import REDEEM_SLOT, redeem_chosen_item
 from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
-from actions.runtime import BackendAction, resident_of, sessions
+from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
@@ -38,14 +38,14 @@ from backend.triage.entities import extract
 logger = logging.getLogger(__name__)
 
 
-class ActionSubmitReport(BackendAction):
+class ActionSubmitReport(Action):
     """The form is complete: file the ticket (or follow the duplicate the resident chose)."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_submit_report"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """File, attach photos, and tell the number, the matter, the handler and the deadline."""
         table = default_table()
         code = str(tracker.get_slot("category") or "")
@@ -112,14 +112,14 @@ class ActionSubmitReport(BackendAction):
         return [*finished_events(), SlotSet("last_ticket", number)]
 
 
-class ActionDeclineTicket(BackendAction):
+class ActionDeclineTicket(Action):
     """The resident does not want a ticket (or the category was wrong)."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_decline_ticket"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Confirm, and say how to correct a misunderstanding."""
         dispatcher.utter_message(response="utter_ticket_declined")
         return [SlotSet("offer_pending", False)]
@@ -151,14 +151,14 @@ def answers_a_redemption(tracker: Tracker) -> bool:
     return bool(tracker.get_slot(REDEEM_SLOT)) and answered_action(tracker) == "action_points_redeem"
 
 
-class ActionHandleAffirm(BackendAction):
+class ActionHandleAffirm(Action):
     """Yes (是的 / 好的) right after an offer starts the report form; otherwise asks what else is needed."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_handle_affirm"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Redeem when it answers a redemption question; start the form when it answers a ticket offer."""
         if answers_a_redemption(tracker):
             return redeem_chosen_item(dispatcher, tracker)
@@ -169,19 +169,19 @@ class ActionHandleAffirm(BackendAction):
         return []
 
 
-class ActionHandleDeny(BackendAction):
+class ActionHandleDeny(Action):
     """No (不用了 / 不是) right after an offer declines it; otherwise asks what else is needed."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_handle_deny"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Decline the redemption or the ticket offer it answers."""
         if answers_a_redemption(tracker):
             dispatcher.utter_message(response="utter_points_redeem_declined")
             return [SlotSet(REDEEM_SLOT, None)]
         if answers_an_offer(tracker):
-            return ActionDeclineTicket().act(dispatcher, tracker, domain)
+            return await ActionDeclineTicket().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_anything_else")
         return []

@@ -11,10 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-
-from actions.runtime import BackendAction
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +33,16 @@ def time_of_day(now: datetime) -> str:
     return "晚上"
 
 
-class ActionGreet(BackendAction):
+class ActionGreet(Action):
     """Answer a greeting with 早上好 / 上午好 / … and what the assistant does."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_greet"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Send the greeting; no events."""
         dispatcher.utter_message(response="utter_greet", time_of_day=time_of_day(datetime.now(DISTRICT_TZ)))
         return []

@@ -19,13 +19,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.runtime import BackendAction, channel_identity, resident_text, sessions
+from actions.runtime import channel_identity, resident_text, sessions
 from actions.ticket_status import ActionTicketStatus
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
@@ -73,21 +73,21 @@ def work_ticket(
     return whistle(session=session, member=member, number=number, reason=text, now=now)
 
 
-class ActionGridCommand(BackendAction):
+class ActionGridCommand(Action):
     """Carry out a grid member's command, or refuse a resident politely."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_grid_command"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Parse, check who is asking, act, answer."""
         text = resident_text(tracker)
         command = parse_command(text)
         if command is None:
             # Read as a command but not one (查询 GZ… looks like 接单 GZ…): answer what it is.
             if extract(text).get("ticket_no") or "工单" in text:
-                return ActionTicketStatus().act(dispatcher, tracker, domain)
+                return await ActionTicketStatus().run(dispatcher, tracker, domain)
             dispatcher.utter_message(response="utter_grid_help")
             return []
         channel, sender = channel_identity(tracker.sender_id)
@@ -185,14 +185,14 @@ def pending_step(tracker: Tracker) -> tuple[str, str] | None:
     return (kind, str(ticket)) if kind in NOTE_STEPS and ticket else None
 
 
-class ActionAskGridNote(BackendAction):
+class ActionAskGridNote(Action):
     """Ask for the note the pressed button's step needs (进展情况 / 办理结果 / 吹哨原因)."""
 
     def name(self) -> str:
         """The form's question for ``grid_note``."""
         return "action_ask_grid_note"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Say what to write, for which ticket."""
         step = pending_step(tracker)
         what, number = (NOTE_STEPS[step[0]][1], step[1]) if step else ("内容", "")
@@ -230,14 +230,14 @@ class ValidateGridNoteForm(FormValidationAction):
         return {"grid_note": note}
 
 
-class ActionGridNote(BackendAction):
+class ActionGridNote(Action):
     """Carry out the step the button opened, with the note the form collected, then forget both."""
 
     def name(self) -> str:
         """The form's submit action."""
         return "action_grid_note"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Check who is asking, do the step, answer as the typed command would."""
         forget: list[EventType] = [SlotSet("grid_pending", None), SlotSet("grid_note", None)]
         step = pending_step(tracker)
@@ -265,14 +265,14 @@ class ActionGridNote(BackendAction):
         return forget
 
 
-class ActionCancelGridNote(BackendAction):
+class ActionCancelGridNote(Action):
     """取消 while the note form asks: nothing is done to the ticket."""
 
     def name(self) -> str:
         """The form's cancel action."""
         return "action_cancel_grid_note"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Say so and forget the step."""
         dispatcher.utter_message(response="utter_grid_note_cancelled")
         return [

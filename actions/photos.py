@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
 from actions.report_form import FORM
-from actions.runtime import BackendAction, resident_of, sessions
+from actions.runtime import resident_of, sessions
 from backend.models import Ticket
 from backend.photos import MAX_PER_TICKET, attach_photos, photo_of
 from backend.tickets.lifecycle import OPEN_STATUSES
@@ -33,14 +33,14 @@ def photo_token(tracker: Tracker) -> str | None:
     return None
 
 
-class ActionReceivePhoto(BackendAction):
+class ActionReceivePhoto(Action):
     """Keep or attach the photo the resident sent."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_receive_photo"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """In a report: keep it for the ticket. After one: attach it to the resident's open ticket."""
         token = photo_token(tracker)
         if token is None:

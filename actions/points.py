@@ -13,13 +13,13 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
-from actions.runtime import BackendAction, resident_of, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.dates import day
 from backend.errors import DomainError
 from backend.models import CatalogueItem, Community, PointsRule
@@ -57,7 +57,7 @@ def asked_change(text: str) -> int | None:
     return None
 
 
-class ActionPointsBalance(BackendAction):
+class ActionPointsBalance(Action):
     """我有多少积分: balance, this month's rank in the community, the star title, the resident code.
 
     Asked about the ranking itself (积分排行榜, 我排第几), it also shows the
@@ -68,7 +68,7 @@ class ActionPointsBalance(BackendAction):
         """The action's name in the domain."""
         return "action_points_balance"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Read the ledger and the ranking."""
         now = datetime.now(timezone.utc)
         with sessions().begin() as session:
@@ -104,14 +104,14 @@ class ActionPointsBalance(BackendAction):
         return []
 
 
-class ActionPointsHistory(BackendAction):
+class ActionPointsHistory(Action):
     """积分怎么来的 / 为什么少了20分: the entries with dates and reasons, or the one asked about."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_points_history"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """The particular change when one is asked about, else the latest changes."""
         change = asked_change(resident_text(tracker))
         with sessions().begin() as session:
@@ -141,14 +141,14 @@ class ActionPointsHistory(BackendAction):
         return []
 
 
-class ActionPointsRules(BackendAction):
+class ActionPointsRules(Action):
     """积分怎么挣: every rule with its points, monthly cap and who records it."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_points_rules"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """List the rules from the database (imported from config/points.yml)."""
         with sessions().begin() as session:
             rules = [r for r in session.scalars(select(PointsRule).order_by(PointsRule.id)) if r.points > 0]
@@ -162,14 +162,14 @@ class ActionPointsRules(BackendAction):
         return []
 
 
-class ActionPointsCatalogue(BackendAction):
+class ActionPointsCatalogue(Action):
     """能换什么: what the resident can afford now, and what needs more points."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_points_catalogue"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Split the community's catalogue by what the balance covers."""
         with sessions().begin() as session:
             resident = resident_of(session, tracker)
@@ -194,14 +194,14 @@ class ActionPointsCatalogue(BackendAction):
         return []
 
 
-class ActionPointsRedeem(BackendAction):
+class ActionPointsRedeem(Action):
     """我要换一袋大米: check the item, the points and the stock, then ask for confirmation."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_points_redeem"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Offer the redemption (确认兑换 / 不换了), or say why it cannot be done."""
         text = resident_text(tracker)
         with sessions().begin() as session:

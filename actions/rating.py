@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.runtime import BackendAction, resident_of, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.errors import DomainError
 from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.ratings import RATINGS, rating_buttons, rating_from_text
@@ -35,14 +35,14 @@ def _entity(tracker: Tracker, name: str) -> str | None:
     return None
 
 
-class ActionRateTicket(BackendAction):
+class ActionRateTicket(Action):
     """Record the rating of a resolved ticket and say what happens next."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_rate_ticket"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Find the ticket, read the rating, act on it."""
         text = resident_text(tracker)
         chosen = _entity(tracker, "rating")

@@ -28,13 +28,13 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
-from actions.runtime import BackendAction, off_the_loop, resident_of, sessions
+from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.models import Ticket
@@ -157,14 +157,14 @@ def start_events(tracker: Tracker) -> list[EventType]:
     return [SlotSet(slot, value) for slot, value in values.items()]
 
 
-class ActionStartReport(BackendAction):
+class ActionStartReport(Action):
     """Start the report form ("登记工单") for the request just explained."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_start_report"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Pre-fill the form, or ask for the problem when none has been told yet."""
         if not tracker.get_slot("category") or not tracker.get_slot("request_text"):
             dispatcher.utter_message(response="utter_report_what")
@@ -228,10 +228,6 @@ class ValidateReportForm(FormValidationAction):
     async def validate_report_place(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Resolve the place through the registry, in a worker thread (see :class:`actions.runtime.BackendAction`)."""
-        return await off_the_loop(self.place_answer, slot_value, dispatcher, tracker)
-
-    def place_answer(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Resolve the place through the registry; suggest names after a miss; accept free text on the second miss."""
         asked = tracker.get_slot("requested_slot") == "report_place"
         correction = self._correction(dispatcher, tracker, "report_place") if asked else None
@@ -380,7 +376,7 @@ def phone_display(value: str | None, remember: str | None = None) -> str:
     return mask_phone(value) + ("（下次自动填写）" if remember == "yes" else "")
 
 
-class AskUnlessHinted(BackendAction):
+class AskUnlessHinted(Action):
     """Ask for a slot with its response, unless the validator has just said what to answer."""
 
     slot = ""
@@ -389,14 +385,14 @@ class AskUnlessHinted(BackendAction):
         """Rasa runs ``action_ask_<slot>`` to ask for the slot."""
         return f"action_ask_{self.slot}"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """The question, or nothing (and the hint flag cleared)."""
         if tracker.get_slot(HINTED):
             return [SlotSet(HINTED, False)]
-        self.ask(dispatcher, tracker)
+        await self.ask(dispatcher, tracker)
         return []
 
-    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """Send the question."""
         dispatcher.utter_message(response=f"utter_ask_{self.slot}")
 
@@ -424,7 +420,7 @@ class ActionAskReportRememberPhone(AskUnlessHinted):
 
     slot = REMEMBER
 
-    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """The question with the masked number."""
         dispatcher.utter_message(
             response="utter_ask_report_remember_phone", phone=mask_phone(tracker.get_slot("report_phone"))
@@ -436,7 +432,7 @@ class ActionAskReportConfirm(AskUnlessHinted):
 
     slot = "report_confirm"
 
-    def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         """Show the summary with 确认 / 修改 / 取消."""
         if tracker.get_slot("report_editing"):
             dispatcher.utter_message(response="utter_report_which_field")
@@ -457,14 +453,14 @@ class ActionAskReportConfirm(AskUnlessHinted):
         )
 
 
-class ActionAskReportDuplicate(BackendAction):
+class ActionAskReportDuplicate(Action):
     """Tell the resident the problem is already reported, and offer to follow that ticket."""
 
     def name(self) -> str:
         """Rasa runs ``action_ask_<slot>`` to ask for ``report_duplicate``."""
         return "action_ask_report_duplicate"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Name the open ticket, its status and deadline."""
         number = str(tracker.get_slot("report_duplicate_of") or "")
         with sessions().begin() as session:

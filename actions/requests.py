@@ -13,14 +13,14 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
 from actions.report_form import finished_events
-from actions.runtime import BackendAction, resident_text
+from actions.runtime import resident_text
 from actions.ticket_status import ActionTicketStatus
 from backend.categories import Category, CategoryTable, default_table
 from backend.dates import day_with_weekday, local
@@ -79,14 +79,16 @@ def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str
     ]
 
 
-class ActionTriageRequest(BackendAction):
+class ActionTriageRequest(Action):
     """After a request intent: explain the category, or ask where the problem is."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_triage_request"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Triage the latest message and answer."""
         completed = add_emergency_place(dispatcher, tracker)
         if completed is not None:
@@ -96,11 +98,11 @@ class ActionTriageRequest(BackendAction):
         text = resident_text(tracker)
         if (message.get("intent") or {}).get("name") == "nlu_fallback" and extract(text).get("ticket_no"):
             # Unsure, but it names a ticket ("GZ20261122-0003 怎么样了"): answer about that ticket.
-            return ActionTicketStatus().act(dispatcher, tracker, domain)
+            return await ActionTicketStatus().run(dispatcher, tracker, domain)
         pending = tracker.get_slot("request_intent")
         if tracker.get_slot("awaiting_place") and pending and len(text) <= SHORT_ANSWER and scope_of(text):
             # "在楼道里" typed instead of pressing a button: it answers the question.
-            return ActionResolvePlace().act(dispatcher, tracker, domain)
+            return await ActionResolvePlace().run(dispatcher, tracker, domain)
         result = triage(message, text, table=table)
         if result.kind == "request" and result.needs_clarification:
             dispatcher.utter_message(response="utter_ask_place_scope", question=result.question)
@@ -121,14 +123,16 @@ class ActionTriageRequest(BackendAction):
         return _settled(table, result.category, result.intent, text, result.place_scope)
 
 
-class ActionResolvePlace(BackendAction):
+class ActionResolvePlace(Action):
     """The resident said where: derive the category and matter from the place."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_resolve_place"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Resolve the pending request with the place answer."""
         completed = add_emergency_place(dispatcher, tracker)
         if completed is not None:
@@ -138,7 +142,7 @@ class ActionResolvePlace(BackendAction):
         if not tracker.get_slot("awaiting_place") or not intent:
             # No question was asked: "望江新村9号楼单元门坏了" may be a short report.
             if triage(tracker.latest_message or {}, resident_text(tracker), table=table).category is not None:
-                return ActionTriageRequest().act(dispatcher, tracker, domain)
+                return await ActionTriageRequest().run(dispatcher, tracker, domain)
             dispatcher.utter_message(response="utter_place_without_request")
             return []
         message = tracker.latest_message or {}
@@ -156,14 +160,16 @@ class ActionResolvePlace(BackendAction):
         return _settled(table, code, intent, str(tracker.get_slot("request_text") or ""), scope)
 
 
-class ActionCancelRequest(BackendAction):
+class ActionCancelRequest(Action):
     """Forget the request in progress."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_cancel_request"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Stop the report form if one is running, clear the request, and confirm.
 
         Photos already sent stay stored (nothing a resident sent is lost) but

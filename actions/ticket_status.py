@@ -10,10 +10,10 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.runtime import BackendAction, resident_of, resident_text, sessions
+from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import default_table
 from backend.dates import clock, day
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
@@ -27,14 +27,16 @@ def _when(moment: datetime) -> str:
     return f"{day(moment)} {clock(moment)}"
 
 
-class ActionTicketStatus(BackendAction):
+class ActionTicketStatus(Action):
     """List the resident's tickets, or show one with its timeline."""
 
     def name(self) -> str:
         """The action's name in the domain."""
         return "action_ticket_status"
 
-    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         """Look the tickets up and answer in plain Chinese."""
         table = default_table()
         text = resident_text(tracker)

@@ -20,11 +20,7 @@ changes how they are run:
   conversation's lock (the lock store) from the read to the save. Every
   other save (a new conversation, a second save of one object, a copy)
   counts as Rasa does;
-- the new events are inserted with one Core ``INSERT`` of the same rows;
-- the read's query and the save's transaction run in a worker thread: Rasa
-  calls them from its event loop, and SQLAlchemy here is synchronous, so
-  each round trip to PostgreSQL stopped the server's other conversations
-  (the driver releases the GIL while it waits).
+- the new events are inserted with one Core ``INSERT`` of the same rows.
 
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
 upstream; the tests compare every read and write with Rasa's own class.
@@ -32,7 +28,6 @@ upstream; the tests compare every read and write with Rasa's own class.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from typing import Any, Iterator
@@ -65,8 +60,9 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         return query.order_by(table.c.id)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
-        """Rasa's read (the query in a worker thread); the tracker remembers how many stored rows it holds."""
-        rows = await asyncio.to_thread(self._read_rows, sender_id, fetch_events_from_all_sessions)
+        """Rasa's read; the tracker remembers how many stored rows it holds."""
+        with self.session_scope() as session:
+            rows = session.execute(self._data_query(sender_id, fetch_events_from_all_sessions)).scalars().all()
         if not (self.domain and rows):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)
@@ -82,17 +78,8 @@ class LeanSQLTrackerStore(SQLTrackerStore):
         return itertools.islice(tracker.events, mark[1], len(tracker.events))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's save (events streamed to the broker, then the new ones stored in a worker thread)."""
+        """Rasa's save (events streamed to the broker, then the new ones stored), in one Core insert."""
         await self.stream_events(tracker)
-        await asyncio.to_thread(self._store_new_events, tracker)
-
-    def _read_rows(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[str]:
-        """The conversation's stored events, as their JSON text."""
-        with self.session_scope() as session:
-            return list(session.execute(self._data_query(sender_id, fetch_events_from_all_sessions)).scalars())
-
-    def _store_new_events(self, tracker: DialogueStateTracker) -> None:
-        """The events not stored yet, in one Core insert."""
         with self.session_scope() as session:
             rows = []
             for event in self._additional_events(session, tracker):

@@ -10,7 +10,6 @@ later message waits while an earlier one is still pending.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 60
 
 Forward = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
-Head = tuple[int, str]  # the message to forward next: its id and text
 
 
 @dataclass(frozen=True)
@@ -242,7 +240,7 @@ def replies_since(*, session: Session, sender: str, after_id: int, limit: int = 
     )
 
 
-def _take_head(session: Session, sender: str, leased: ChatMessage | None = None) -> tuple[Head | None, int]:
+def _take_head(session: Session, sender: str, leased: ChatMessage | None = None) -> tuple[tuple[int, str] | None, int]:
     """The sender's oldest pending message if this caller won its lease, and how many are pending.
 
     ``leased``: a message this caller has just stored with its lease taken.
@@ -273,10 +271,7 @@ async def deliver_pending(
     its own, so no database lock is held while Rasa thinks; settling one
     message, claiming the next and the caller's ``read`` share a
     transaction (the web chat used five per message, each with its
-    connection check; now two, its message stored in the first). The
-    transactions after a forward run in a worker thread (``read`` too), so
-    the caller's event loop serves other requests while the database
-    answers; the first stays on the loop to keep the sender's order.
+    connection check; now two, its message stored in the first).
 
     Args:
         sessions: the session factory (this function owns its transactions).
@@ -308,49 +303,35 @@ async def deliver_pending(
             logger.exception("reading after delivering to %s failed; reading again after the commit", sender)
             return unread
 
-    def read_again(result: Any) -> Any:
+    def settled(result: Any) -> Any:
         if result is not unread:
             return result
         assert read is not None  # only a read that raised leaves it unread
         with sessions() as session:
             return read(session)
 
-    def failed(message_id: int, error: str) -> tuple[int, Any]:
-        with sessions.begin() as session:
-            record_failure(session=session, message_id=message_id, error=error)
-            waiting = len(pending_messages(session=session, sender=sender))
-            result = reading(session)
-        return waiting, read_again(result)
-
-    def answered_then_next(message_id: int, answers: list[dict[str, Any]]) -> tuple[Head | None, int, Any]:
-        with sessions.begin() as session:
-            record_answer(session=session, message_id=message_id, sender=sender, answers=answers)
-            head, waiting = _take_head(session, sender)
-            result = reading(session) if head is None else None
-        return head, waiting, read_again(result) if head is None else None
-
     answered = 0
-    # On the event loop, not in a thread: the caller holds the sender's turn and stores without yielding,
-    # so a message is stored before any later one of the same sender (its id gives the order).
     with sessions.begin() as session:
         stored = record_message(session=session, sender=sender, text=store, leased=True) if store is not None else None
         head, waiting = _take_head(session, sender, stored)
         result = reading(session) if head is None else None
-    if head is None:
-        return DeliveryReport(answered=0, pending=waiting, read=read_again(result))
     while head is not None:
         message_id, text = head
         try:
             answers = await forward(sender, text)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the message for retry
             logger.warning("message %s for %s not delivered: %s", message_id, sender, exc)
-            waiting, result = await asyncio.to_thread(failed, message_id, str(exc))
-            return DeliveryReport(answered=answered, pending=waiting, read=result)
+            with sessions.begin() as session:
+                record_failure(session=session, message_id=message_id, error=str(exc))
+                waiting = len(pending_messages(session=session, sender=sender))
+                result = reading(session)
+            return DeliveryReport(answered=answered, pending=waiting, read=settled(result))
         answered += 1
-        # In a worker thread: recording the answer and reading the replies is most of the message's
-        # database work, and the event loop serves the other residents while PostgreSQL answers.
-        head, waiting, result = await asyncio.to_thread(answered_then_next, message_id, answers)
-    return DeliveryReport(answered=answered, pending=waiting, read=result)
+        with sessions.begin() as session:
+            record_answer(session=session, message_id=message_id, sender=sender, answers=answers)
+            head, waiting = _take_head(session, sender)
+            result = reading(session) if head is None else None
+    return DeliveryReport(answered=answered, pending=waiting, read=settled(result))
 
 
 def recent_history(

@@ -14,7 +14,7 @@ from backend.settings import PROJECT_ROOT
 def backend(database_url, sessions, monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("UPLOAD_DIR", str(tmp_path / "uploads"))
-    runtime.forget_sessions()
+    runtime.sessions.cache_clear()
     config = PROJECT_ROOT / "config"
     with sessions.begin() as s:
         import_registry(session=s, data=yaml.safe_load((config / "registry.demo.yml").read_text(encoding="utf-8")))
@@ -22,7 +22,7 @@ def backend(database_url, sessions, monkeypatch, tmp_path):
             session=s, data=yaml.safe_load((config / "residents.demo.yml").read_text(encoding="utf-8"))
         )
     yield sessions
-    runtime.forget_sessions()
+    runtime.sessions.cache_clear()
 
 
 def make_tracker(sender, text="好的", intent="affirm", slots=None, active_loop=None, events=None, entities=None):

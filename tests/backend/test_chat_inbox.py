@@ -1,5 +1,4 @@
 import asyncio
-import threading
 from datetime import timedelta
 
 import pytest
@@ -243,35 +242,3 @@ async def test_a_stored_message_behind_an_earlier_one_gives_its_lease_back_if_th
         assert earlier.id == first and earlier.attempts == 1 and earlier.last_error
         assert later.status == PENDING and later.attempts == 0
         assert later.next_attempt_at <= earlier.next_attempt_at  # not hidden behind a 60 s lease
-
-
-async def test_the_answers_transaction_runs_off_the_event_loop_and_the_store_on_it(sessions, engine):
-    """The web app's loop serves other residents while the answer is recorded; the message itself is stored first.
-
-    The store stays on the loop: the caller holds the sender's turn and
-    stores without yielding, so two messages of one sender are stored in the
-    order they arrived.
-    """
-    loop_thread = threading.get_ident()
-    statements: list[tuple[str, bool]] = []
-    event.listen(
-        engine,
-        "before_cursor_execute",
-        lambda conn, cursor, sql, *rest: statements.append((sql.split()[0], threading.get_ident() == loop_thread)),
-    )
-
-    def read(session):
-        return [r.payload["text"] for r in chat.replies_since(session=session, sender="web:t", after_id=0)]
-
-    report = await chat.deliver_pending(sessions=sessions, sender="web:t", forward=FlakyRasa(), read=read, store="你好")
-    assert report.read == ["收到：你好"]
-    assert statements[:2] == [("INSERT", True), ("SELECT", True)]
-    after_forward = statements[2:]
-    assert ("UPDATE", False) in after_forward and all(not on_loop for _, on_loop in after_forward)
-
-    statements.clear()
-    report = await chat.deliver_pending(
-        sessions=sessions, sender="web:t", forward=FlakyRasa(fail_first=1), read=read, store="还在吗"
-    )
-    assert (report.answered, report.pending, report.read) == (0, 1, ["收到：你好"])
-    assert all(not on_loop for _, on_loop in statements[2:]) and len(statements) > 2  # the failure's transaction

@@ -9,7 +9,6 @@ the conversation again before a save that follows its own read.
 from __future__ import annotations
 
 import copy
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -141,15 +140,3 @@ async def test_a_new_conversation_is_saved_whole(stores):
         tracker.update(event)
     await lean.save(tracker)
     assert [r[0] for r in _rows(lean, "new")] == ["action"] + [e.type_name for e in TURNS[0]]
-
-
-async def test_the_database_work_runs_off_the_event_loop(stores):
-    """Rasa calls the store from its event loop: a query run there stops every other conversation while it waits."""
-    _, lean = stores
-    loop_thread = threading.get_ident()
-    threads: list[int] = []
-    sa.event.listen(lean.engine, "before_cursor_execute", lambda *args: threads.append(threading.get_ident()))
-    await _turn(lean, "lean", TURNS[0])
-    await _turn(lean, "lean", TURNS[1])
-    assert len((await lean.retrieve("lean")).events) == len(TURNS[0]) + len(TURNS[1])
-    assert threads and loop_thread not in threads
