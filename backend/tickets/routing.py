@@ -62,7 +62,7 @@ def route(
     building = grid = place = None
     community = None
     if estate is not None:
-        _load_estate(session, estate.id)
+        estate = _load_estate(session, estate.id)
         community = estate.community
         number = entities.get("building")
         if number is not None:
@@ -74,7 +74,7 @@ def route(
     if grid is None and estate is None:
         place = _match(text, list(session.scalars(select(Place))))
         if place is not None:
-            _load_place(session, place.id)
+            place = _load_place(session, place.id)
             grid = place.grid
             community = grid.community
     if community is None and fallback_community_id is not None:
@@ -93,22 +93,22 @@ def route(
     )
 
 
-def _load_estate(session: Session, estate_id: int) -> None:
-    """Load, in one query, what a route reads of a matched estate: its community, buildings, their grids, members.
+def _load_estate(session: Session, estate_id: int) -> Estate:
+    """The matched estate with, in one query, what a route reads of it: its community, buildings, their grids, members.
 
     Lazy loading took a round trip for each of them (five statements a route
     in all, with the action server's event loop waiting on every one).
     """
     buildings = joinedload(Estate.buildings).joinedload(Building.grid)
     options = (joinedload(Estate.community), buildings.joinedload(Grid.members), buildings.joinedload(Grid.community))
-    session.scalars(select(Estate).where(Estate.id == estate_id).options(*options)).unique().all()
+    return session.scalars(select(Estate).where(Estate.id == estate_id).options(*options)).unique().one()
 
 
-def _load_place(session: Session, place_id: int) -> None:
-    """Load, in one query, a matched road or public place's grid, the grid's community and members."""
+def _load_place(session: Session, place_id: int) -> Place:
+    """The matched road or public place with, in one query, its grid and the grid's community and members."""
     grid = joinedload(Place.grid)
     options = (grid.joinedload(Grid.community), grid.joinedload(Grid.members))
-    session.scalars(select(Place).where(Place.id == place_id).options(*options)).unique().all()
+    return session.scalars(select(Place).where(Place.id == place_id).options(*options)).unique().one()
 
 
 def describe(where: Route) -> str:

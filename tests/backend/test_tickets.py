@@ -2,7 +2,7 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.errors import InvalidInput
 from backend.models import Resident, Ticket
@@ -88,8 +88,6 @@ def test_duplicates_within_seven_days_at_the_same_building(registry):
 
 def test_the_duplicate_check_reads_one_row_however_many_duplicates_are_open(registry, engine):
     """Many residents report one broken lift as separate cases: the check fetches the newest, not all of them."""
-    from sqlalchemy import event
-
     with registry.begin() as s:
         at = [NOW + timedelta(minutes=n) for n in range(12)]
         filed = [file(s, "枫林苑3号楼电梯坏了", "elevator", who=f"web:{n}", now=when) for n, when in enumerate(at)]
@@ -204,8 +202,6 @@ def test_a_route_reads_the_registry_in_few_queries(registry, engine, text, shown
     load of its own, a round trip each while the action server's event loop
     waited.
     """
-    from sqlalchemy import event
-
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
     with registry() as s:
