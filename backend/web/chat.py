@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, StrictStr
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from backend import messages
@@ -85,7 +86,8 @@ class ChatUpdate(BaseModel):
     notice: str | None = None
 
 
-def _reply(row: ChatReply) -> Reply:
+def _reply(row: ChatReply | Row[Any]) -> Reply:
+    """A stored reply (a row or a loaded one: both have ``id`` and ``payload``) as the page shows it."""
     payload: dict[str, Any] = row.payload or {}
     buttons = [
         Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
