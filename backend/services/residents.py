@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidRegistry
@@ -15,10 +15,16 @@ from backend.models import Community, Resident
 from backend.models.base import utcnow
 from backend.services.upsert import upsert
 
+# Built once: every action looks the resident up first, and building the
+# statement and its cache key was repeated on every call (make bench).
+_BY_IDENTITY = select(Resident).where(
+    Resident.channel == bindparam("channel"), Resident.sender_id == bindparam("sender")
+)
+
 
 def get_or_create_resident(*, session: Session, channel: str, sender_id: str) -> Resident:
     """The resident behind a channel identity, created on first contact without personal data."""
-    resident = session.scalars(select(Resident).filter_by(channel=channel, sender_id=sender_id)).one_or_none()
+    resident = session.scalars(_BY_IDENTITY, {"channel": channel, "sender": sender_id}).one_or_none()
     if resident is None:
         resident = Resident(channel=channel, sender_id=sender_id, code=_new_code(session))
         session.add(resident)
