@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import uuid
 
 import httpx
 import pytest
 import redis
+import redis.exceptions
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models import ChatMessage
 from backend.settings import load_settings
 from backend.web.app import create_app
-from backend.web.rate_limits import SenderLimiter, SharedSenderLimiter
+from backend.web.rate_limits import LoopRedis, SenderLimiter, SharedSenderLimiter, limit
 from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 
-def test_a_bucket_allows_the_burst_then_the_rate():
+async def test_a_bucket_allows_the_burst_then_the_rate():
     now = [0.0]
     limiter = SenderLimiter(per_minute=30, burst=3, clock=lambda: now[0])
-    assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.take("a") == pytest.approx(2.0)  # one token every 2 s
-    assert limiter.take("b") == 0.0  # another caller has its own bucket
+    assert [await limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert await limiter.take("a") == pytest.approx(2.0)  # one token every 2 s
+    assert await limiter.take("b") == 0.0  # another caller has its own bucket
     now[0] = 2.0
-    assert limiter.take("a") == 0.0
+    assert await limiter.take("a") == 0.0
 
 
 @pytest.fixture()
@@ -74,47 +77,58 @@ needs_redis = pytest.mark.skipif(not REDIS_URL, reason="the production profile's
 
 
 @needs_redis
-def test_web_processes_sharing_redis_share_each_callers_bucket():
+async def test_web_processes_sharing_redis_share_each_callers_bucket():
     """Two web processes (two limiters on one Redis): a caller's burst is spent once between them, not twice."""
     prefix = f"test-rate-{uuid.uuid4().hex}"
+    redis.Redis.from_url(REDIS_URL).script_flush()  # the first call finds its script missing and sends it whole
     one, two = (
-        SharedSenderLimiter(redis.Redis.from_url(REDIS_URL), scope="chat", per_minute=6, burst=3, prefix=prefix)
-        for _ in range(2)
+        SharedSenderLimiter(LoopRedis(REDIS_URL), scope="chat", per_minute=6, burst=3, prefix=prefix) for _ in range(2)
     )
-    assert [one.take("visitor:a"), two.take("visitor:a"), one.take("visitor:a")] == [0.0, 0.0, 0.0]
-    assert 9.0 < two.take("visitor:a") <= 10.0  # one token every 10 s, across both processes
-    assert one.take("visitor:b") == 0.0  # another caller has its own bucket
+    assert [await one.take("visitor:a"), await two.take("visitor:a"), await one.take("visitor:a")] == [0.0] * 3
+    assert 9.0 < await two.take("visitor:a") <= 10.0  # one token every 10 s, across both processes
+    assert await one.take("visitor:b") == 0.0  # another caller has its own bucket
     ttl = redis.Redis.from_url(REDIS_URL).ttl(f"{prefix}:chat:visitor:a")
     assert 0 < ttl <= 31  # forgotten once it would be full again
 
 
-def test_with_redis_unreachable_the_message_goes_through_and_it_is_logged(caplog):
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+@needs_redis
+def test_a_limiter_used_from_several_event_loops_gets_a_client_on_each():
+    """A test client (or any host) may run the app on a new loop: connections of a closed loop are not reused.
+
+    Reused, they fail, the limiter rests and lets the fourth message through.
+    """
+    limiter = SharedSenderLimiter(LoopRedis(REDIS_URL), scope="chat", per_minute=6, burst=3, prefix=uuid.uuid4().hex)
+    waits = [asyncio.run(limiter.take("visitor:a")) for _ in range(4)]
+    assert waits[:3] == [0.0] * 3 and waits[3] > 9.0
+
+
+async def test_with_redis_unreachable_the_message_goes_through_and_it_is_logged(caplog):
+    dead = LoopRedis("redis://127.0.0.1:1/0")
     limiter = SharedSenderLimiter(dead, scope="chat", per_minute=6, burst=1)
-    assert [limiter.take("visitor:a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [await limiter.take("visitor:a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1  # said once, not per message
     assert "Redis unavailable" in caplog.records[0].message
 
 
-def test_after_a_redis_failure_it_is_not_asked_again_for_a_while(monkeypatch):
+async def test_after_a_redis_failure_it_is_not_asked_again_for_a_while(monkeypatch):
     """A Redis that drops packets would cost every message its 0.5 s timeout; one failure rests it for 5 s."""
 
     class Unreachable:
         calls = 0
 
-        def register_script(self, script):
-            def run(keys, args):
-                Unreachable.calls += 1
-                raise redis.ConnectionError("timed out")
+        def client(self):
+            return self
 
-            return run
+        async def evalsha(self, *args):
+            Unreachable.calls += 1
+            raise redis.exceptions.TimeoutError("timed out")
 
     now = [100.0]
     monkeypatch.setattr("backend.web.rate_limits.time.monotonic", lambda: now[0])
     limiter = SharedSenderLimiter(Unreachable(), scope="chat", per_minute=6, burst=1)
-    assert [limiter.take("visitor:a") for _ in range(5)] == [0.0] * 5 and Unreachable.calls == 1
+    assert [await limiter.take("visitor:a") for _ in range(5)] == [0.0] * 5 and Unreachable.calls == 1
     now[0] += 5.1
-    assert limiter.take("visitor:a") == 0.0 and Unreachable.calls == 2
+    assert await limiter.take("visitor:a") == 0.0 and Unreachable.calls == 2
 
 
 def test_photo_and_api_limits_follow_the_chat_limit_rounded_down(database_url, tmp_path):
@@ -146,3 +160,8 @@ def test_the_limits_can_be_turned_off(database_url, tmp_path):
         {"DATABASE_URL": database_url, "SECRET_KEY": "k", "RASA_TOKEN": "t", "RATE_LIMIT_PER_MINUTE": "0"}
     )
     assert create_app(settings).state.rate_limits == {}
+
+
+def test_the_check_runs_on_the_event_loop_not_in_a_worker_thread():
+    """FastAPI runs a plain-function dependency in its thread pool: a thread hand-over for every message."""
+    assert all(inspect.iscoroutinefunction(limit(scope)) for scope in ("chat", "photos", "triage", "open311"))
