@@ -43,7 +43,7 @@ from bench.conversation import (
     bare_conversation,
     report_conversation,
 )
-from bench.figures import Samples, latency_line, p95_by_window, percentile, verdict
+from bench.figures import Samples, latency_line, p95_by_window, percentile, tail_by_step, verdict
 from bench.load import Burst, burst, knee, ramp, residents
 from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, start_stack
 from tests.fake_bot_api import FakeBotAPI
@@ -202,6 +202,10 @@ async def _phases(
     bare_load = await residents([baseline] * args.residents, bare_conversation, args.load_seconds, args.think)
     for name, samples in (("web", load.of("web")), ("telegram", load.of("telegram")), ("bare", bare_load.items)):
         say(f"  {name:<8} {latency_line(samples)}")
+    for name, samples in (("web", load.of("web")), ("bare", bare_load.items)):
+        say(f"  {name} by step:")
+        for line in tail_by_step(samples):
+            say(f"    {line}")
     web_ms = [s.latency_ms for s in load.of("web") if not s.empty]
     p95 = percentile(web_ms, 95) if web_ms else float("inf")  # the p95 printed above
     say(f"  conversations completed: {load.conversations}; unexpected answers: {load.unexpected()}")
@@ -251,7 +255,9 @@ async def _phases(
 
     say("\n== 内存峰值 / peak resident memory (process and children) ==")
     for name in watch.pids:
-        say(f"  {name:<9} {watch.peak(name):7.1f} MiB")
+        anon, other = watch.at_peak.get(name, (0.0, 0.0))
+        say(f"  {name:<9} {watch.peak(name):7.1f} MiB (anonymous {anon:.0f}, file-backed {other:.0f}; "
+            f"first sample {watch.first(name):.0f})")  # fmt: skip
     rasas = [name for name in watch.pids if name.startswith("rasa")]
     worst = max(watch.peak(name) for name in rasas)
     ok = worst <= TARGET_RASA_MIB

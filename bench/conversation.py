@@ -233,12 +233,12 @@ class Telegram:
         return _answer([_telegram_part(m) for _, m in new], started, new[0][0] if new else None)
 
 
-async def _step(channel: Channel, samples: Samples, text: str, wanted: tuple[str, ...]) -> Answer | None:
-    """Say ``text``; the answer if it is one of ``wanted`` (any, when empty), else None (recorded as such)."""
+async def _step(channel: Channel, samples: Samples, step: str, text: str, wanted: tuple[str, ...]) -> Answer | None:
+    """Say ``text`` (step ``step``); the answer if it is one of ``wanted`` (any when empty), else None."""
     answer = await channel.say(text, wanted)
     fits = not answer.empty and (not wanted or any(w in answer.text or w in answer.buttons for w in wanted))
     said = "" if fits else f"{channel.entry}: {text!r} → {answer.text[:80]!r}"
-    samples.add(Sample(channel.entry, time.monotonic(), answer.latency_ms, answer.empty, not fits, said))
+    samples.add(Sample(channel.entry, time.monotonic(), answer.latency_ms, answer.empty, not fits, said, step))
     return answer if fits else None
 
 
@@ -250,12 +250,12 @@ async def report_conversation(channel: Channel, samples: Samples, rng: random.Ra
             await asyncio.sleep(rng.uniform(0.75 * think, 1.25 * think))
 
     text, place = rng.choice(REPORTS)
-    offer = await _step(channel, samples, text, ("登记工单",))
+    offer = await _step(channel, samples, "report", text, ("登记工单",))
     if offer is None:
         return False
     await pause()
     asks = ("手机号", "在哪", "请核对", "反映过", "急不急")
-    answer = await _step(channel, samples, offer.buttons["登记工单"], asks)
+    answer = await _step(channel, samples, "form", offer.buttons["登记工单"], asks)
     for _ in range(6):  # answer what the form asks, whatever its order
         if answer is None:
             return False
@@ -270,33 +270,34 @@ async def report_conversation(channel: Channel, samples: Samples, rng: random.Ra
             reply = "不留"
         else:
             reply = place
-        answer = await _step(channel, samples, reply, asks)
+        answer = await _step(channel, samples, "slot", reply, asks)
     else:
         return False
     await pause()
-    filed = await _step(channel, samples, "/affirm", ("已登记",))
+    filed = await _step(channel, samples, "confirm", "/affirm", ("已登记",))
     number = NUMBER.search(filed.text) if filed else None
     if number is None:
         return False
     await pause()
-    if await _step(channel, samples, f"查询 {number.group(0)}", (number.group(0),)) is None:
+    if await _step(channel, samples, "status", f"查询 {number.group(0)}", (number.group(0),)) is None:
         return False
     await pause()
-    if await _step(channel, samples, "我有多少积分", ("积分",)) is None:
+    if await _step(channel, samples, "points", "我有多少积分", ("积分",)) is None:
         return False
     samples.conversations += 1
     return True
 
 
 BARE_SCRIPT = ("/report_start", "不留", "/affirm", "查询 GZ20261203-0001", "我有多少积分")
+BARE_STEPS = ("report", "form", "slot", "confirm", "status", "points")
 
 
 async def bare_conversation(channel: Channel, samples: Samples, rng: random.Random, think: float = 0.0) -> bool:
     """The same messages to a bare Rasa server; without actions its answers are not checked, only timed."""
     text, _ = rng.choice(REPORTS)
-    for message in (text, *BARE_SCRIPT):
+    for step, message in zip(BARE_STEPS, (text, *BARE_SCRIPT), strict=True):
         answer = await channel.say(message)
-        samples.add(Sample(channel.entry, time.monotonic(), answer.latency_ms, empty=answer.empty))
+        samples.add(Sample(channel.entry, time.monotonic(), answer.latency_ms, empty=answer.empty, step=step))
         if think:
             await asyncio.sleep(rng.uniform(0.75 * think, 1.25 * think))
     samples.conversations += 1

@@ -17,6 +17,7 @@ class Sample:
     empty: bool = False  # no answer at all (Rasa's [] when the action server is down, or nothing in time)
     unexpected: bool = False  # an answer, but not the step of the conversation it should have been
     said: str = ""  # for an unexpected answer: what was sent and the start of what came back
+    step: str = ""  # which step of the conversation ("report", "form", "confirm", …), to see where the tail is
 
 
 @dataclass
@@ -65,6 +66,32 @@ def latency_line(samples: list[Sample]) -> str:
         f"p50 {statistics.median(ms):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
         f"p99 {percentile(ms, 99):7.1f} ms  max {max(ms):7.1f} ms  (n={len(ms)})"
     )
+
+
+def tail_by_step(samples: list[Sample]) -> list[str]:
+    """Per conversation step: p50 / p95 and how many of the messages slower than the overall p95 it holds.
+
+    The p95 is one number over every kind of message; this shows which
+    step the slow messages are (a form step with two action calls and a
+    ticket write, or the first message with its longer text), and so where
+    time spent shortening the tail would go.
+    """
+    answered = [s for s in samples if not s.empty]
+    if not answered:
+        return []
+    cut = percentile([s.latency_ms for s in answered], 95)
+    steps: dict[str, list[float]] = {}
+    for s in answered:
+        steps.setdefault(s.step or "?", []).append(s.latency_ms)
+    slow = sum(1 for s in answered if s.latency_ms > cut)
+    lines = []
+    for step, ms in steps.items():
+        over = sum(1 for m in ms if m > cut)
+        lines.append(
+            f"{step:<8} p50 {statistics.median(ms):6.1f} ms  p95 {percentile(ms, 95):6.1f} ms  (n={len(ms)}; "
+            f"{over} of the {slow} above the overall p95 {cut:.0f} ms)"
+        )
+    return lines
 
 
 def p95_by_window(samples: list[Sample], started: float, width: float) -> list[tuple[int, float]]:

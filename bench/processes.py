@@ -197,17 +197,28 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def rss_mib(pid: int, processes: dict[int, _Process] | None = None) -> float:
-    """Resident memory of a process and its descendants, in MiB (0 when it is gone)."""
-    total = 0
+def rss_parts(pid: int, processes: dict[int, _Process] | None = None) -> tuple[float, float]:
+    """Resident memory of a process and its descendants, in MiB: (anonymous, file-backed and shared).
+
+    The split tells heap growth (anonymous) from mapped libraries and model
+    files (file-backed), which the kernel may map more or less of.
+    """
+    anon = other = 0
     for member in _tree(pid, processes if processes is not None else _processes()):
         try:
             for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                if line.startswith("RssAnon:"):
+                    anon += int(line.split()[1])
+                elif line.startswith(("RssFile:", "RssShmem:")):
+                    other += int(line.split()[1])
         except OSError:
             continue
-    return total / 1024
+    return anon / 1024, other / 1024
+
+
+def rss_mib(pid: int, processes: dict[int, _Process] | None = None) -> float:
+    """Resident memory of a process and its descendants, in MiB (0 when it is gone)."""
+    return sum(rss_parts(pid, processes))
 
 
 @dataclass
@@ -216,12 +227,21 @@ class MemoryWatch:
 
     pids: dict[str, int]
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    at_peak: dict[str, tuple[float, float]] = field(default_factory=dict)  # (anonymous, file) MiB at the peak
 
     def sample(self) -> None:
         """Read every process's memory now."""
         now, processes = time.monotonic(), _processes()
         for name, pid in self.pids.items():
-            self.series.setdefault(name, []).append((now, rss_mib(pid, processes)))
+            anon, other = rss_parts(pid, processes)
+            if anon + other > self.peak(name):
+                self.at_peak[name] = (anon, other)
+            self.series.setdefault(name, []).append((now, anon + other))
+
+    def first(self, name: str) -> float:
+        """The first memory sampled for a process (right after start-up), in MiB."""
+        series = self.series.get(name)
+        return series[0][1] if series else 0.0
 
     def peak(self, name: str) -> float:
         """The highest memory seen for a process, in MiB."""
