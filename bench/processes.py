@@ -216,11 +216,6 @@ def rss_parts(pid: int, processes: dict[int, _Process] | None = None) -> tuple[f
     return anon / 1024, other / 1024
 
 
-def rss_mib(pid: int, processes: dict[int, _Process] | None = None) -> float:
-    """Resident memory of a process and its descendants, in MiB (0 when it is gone)."""
-    return sum(rss_parts(pid, processes))
-
-
 @dataclass
 class MemoryWatch:
     """Samples the resident memory of named processes; peaks, and whether memory grew over a soak."""
@@ -234,7 +229,7 @@ class MemoryWatch:
         now, processes = time.monotonic(), _processes()
         for name, pid in self.pids.items():
             anon, other = rss_parts(pid, processes)
-            if anon + other > self.peak(name):
+            if anon + other > sum(self.at_peak.get(name, (0.0, 0.0))):  # the peak so far, without a scan
                 self.at_peak[name] = (anon, other)
             self.series.setdefault(name, []).append((now, anon + other))
 
