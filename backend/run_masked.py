@@ -4,7 +4,8 @@
 :func:`backend.log_masking.install` and then runs ``python -m rasa run
 --enable-api …`` in the same process, exactly as if it had been started
 directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa it
-also installs :mod:`backend.rasa_speedups` (work Rasa repeats per message),
+also installs :mod:`backend.serving_imports` (JAX, which serving never uses,
+kept out of memory), :mod:`backend.rasa_speedups` (work Rasa repeats per message),
 :mod:`backend.rasa_connections` (kept connections to the action server) and
 :mod:`backend.gc_pauses` (the loaded model out of full garbage collections);
 for the action server, :mod:`backend.gc_pauses` after its actions are loaded.
@@ -26,6 +27,9 @@ def main() -> None:
     module = sys.argv[1]
     install()
     if module == "rasa":
+        from backend import serving_imports
+
+        serving_imports.install()  # before anything imports TensorFlow
         from backend import rasa_connections, rasa_speedups
 
         rasa_speedups.install()
