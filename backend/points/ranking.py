@@ -13,6 +13,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,13 +58,12 @@ def this_month(now: datetime) -> str:
     return f"{now.astimezone(DISTRICT_TZ):%Y-%m}"
 
 
-def monthly_ranking(*, session: Session, community_id: int, month: str) -> list[Rank]:
-    """Residents of a community by points earned in the month; equal points share a rank."""
+def _earned_in_month(community_id: int, month: str) -> Any:
+    """Per resident of the community: points earned by taking part in the month (the ranking's measure)."""
     start, end = month_bounds(month)
-    earned = func.sum(PointsEntry.amount).label("earned")
-    rows = session.execute(
-        select(Resident, earned)
-        .join(PointsEntry, PointsEntry.resident_id == Resident.id)
+    return (
+        select(PointsEntry.resident_id.label("resident_id"), func.sum(PointsEntry.amount).label("earned"))
+        .join(Resident, PointsEntry.resident_id == Resident.id)
         .where(
             Resident.community_id == community_id,
             PointsEntry.amount > 0,
@@ -71,8 +71,17 @@ def monthly_ranking(*, session: Session, community_id: int, month: str) -> list[
             PointsEntry.created_at >= start,
             PointsEntry.created_at < end,
         )
-        .group_by(Resident.id)
-        .order_by(earned.desc(), Resident.id)
+        .group_by(PointsEntry.resident_id)
+    )
+
+
+def monthly_ranking(*, session: Session, community_id: int, month: str) -> list[Rank]:
+    """Residents of a community by points earned in the month; equal points share a rank."""
+    earned = _earned_in_month(community_id, month).subquery()
+    rows = session.execute(
+        select(Resident, earned.c.earned)
+        .join(earned, earned.c.resident_id == Resident.id)
+        .order_by(earned.c.earned.desc(), Resident.id)
     ).all()
     ranking: list[Rank] = []
     for position, (resident, points) in enumerate(rows, start=1):
@@ -82,13 +91,25 @@ def monthly_ranking(*, session: Session, community_id: int, month: str) -> list[
 
 
 def rank_of(*, session: Session, resident: Resident, month: str) -> Rank | None:
-    """The resident's line in their community's ranking, or None (no community, nothing earned)."""
+    """The resident's line in their community's ranking, or None (no community, nothing earned).
+
+    The same line :func:`monthly_ranking` gives them, from two aggregates
+    instead of the whole ranking: the resident's own sum, then how many
+    earned more (equal points share a rank, so the rank is one more than
+    that). A balance question then costs the same in a community of fifty
+    residents or of five thousand.
+    """
     if resident.community_id is None:
         return None
-    for line in monthly_ranking(session=session, community_id=int(resident.community_id), month=month):
-        if line.resident_id == resident.id:
-            return line
-    return None
+    earned = _earned_in_month(int(resident.community_id), month)
+    mine = session.execute(earned.where(PointsEntry.resident_id == resident.id)).one_or_none()
+    if mine is None:
+        return None
+    points = int(mine.earned)
+    ahead = session.scalar(
+        select(func.count()).select_from(earned.having(func.sum(PointsEntry.amount) > points).subquery())
+    )
+    return Rank(rank=int(ahead or 0) + 1, resident_id=resident.id, shown_name=masked_name(resident), points=points)
 
 
 def title_of(rank: Rank | None) -> str | None:

@@ -16,7 +16,7 @@ from backend.models import CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
 from backend.points.earning import find_resident, log_volunteer
 from backend.points.ledger import CapReached, NotEnoughPoints, adjust, award, balance, expire, history
-from backend.points.ranking import masked_name, monthly_ranking, ranking_csv, title_of
+from backend.points.ranking import Rank, masked_name, monthly_ranking, ranking_csv, title_of
 from backend.points.supermarket import OutOfStock, catalogue, find_item, redeem
 from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident, import_demo_residents
@@ -335,3 +335,41 @@ def test_a_confirmed_report_and_a_rating_each_pay_once(points):
         assert award_rating(session=s, ticket=ticket, now=NOW).entry.amount == 1
         assert balance(session=s, resident=r) == 6
         assert [e.reason for e in history(session=s, resident=r)][-1] == f"有效上报：工单 {ticket.number}"
+
+
+def test_a_residents_rank_is_their_line_of_the_whole_ranking(points):
+    """rank_of (two aggregates) against monthly_ranking (the whole list): ties, adjustments, other months, nothing."""
+    from backend.points.ranking import rank_of
+
+    with points.begin() as s:
+        community = s.scalars(select(Community).filter_by(code="fl")).one()
+        people = [member_resident(s, f"rk-{n}") for n in range(7)]
+        for n, resident in enumerate(people[:6]):
+            for k in range(n % 3 + 1):  # 1, 2 or 3 activities: three groups of equal points
+                give(s, resident, "env_cleanup", f"rk-{n}-{k}")
+        give(s, people[5], "waste_sorting", "rk-5-extra")  # breaks one tie
+        adjust(session=s, resident=people[0], amount=500, reason="测试", actor="admin", ref="rk-adj", now=NOW)
+        give(s, people[6], "env_cleanup", "rk-6-old", now=NOW - timedelta(days=40))  # last month only
+        outsider = member_resident(s, "rk-outsider", community="wj")
+        give(s, outsider, "volunteer_hour", "rk-out", quantity=3)
+
+        ranking = monthly_ranking(session=s, community_id=community.id, month="2026-11")
+        assert len({line.points for line in ranking}) < len(ranking)  # the set really has ties
+        for line in ranking:
+            resident = s.get(Resident, line.resident_id)
+            assert rank_of(session=s, resident=resident, month="2026-11") == line
+        assert rank_of(session=s, resident=people[6], month="2026-11") is None
+        assert rank_of(session=s, resident=people[6], month="2026-10") is not None
+        assert rank_of(session=s, resident=outsider, month="2026-11") == Rank(
+            rank=1, resident_id=outsider.id, shown_name=masked_name(outsider), points=outsider_points(s, outsider)
+        )
+        no_community = get_or_create_resident(session=s, channel="web", sender_id="rk-nowhere")
+        assert rank_of(session=s, resident=no_community, month="2026-11") is None
+
+
+def outsider_points(session, resident):
+    return int(
+        session.scalar(
+            select(func.sum(PointsEntry.amount)).filter_by(resident_id=resident.id).where(PointsEntry.amount > 0)
+        )
+    )
