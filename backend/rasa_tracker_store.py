@@ -20,7 +20,17 @@ changes how they are run:
   conversation's lock (the lock store) from the read to the save. Every
   other save (a new conversation, a second save of one object, a copy)
   counts as Rasa does;
-- the new events are inserted with one Core ``INSERT`` of the same rows.
+- the new events are inserted with one Core ``INSERT`` of the same rows;
+- on PostgreSQL its connections run in autocommit. Every read and every
+  insert is one statement, atomic by itself, so the transaction around it
+  only cost round trips with the Rasa server's event loop stopped:
+  psycopg2 sends a ``BEGIN`` before the first statement and the session
+  ends with a ``ROLLBACK`` (a read) or a ``COMMIT`` (a save). A turn's save
+  that must count first (a new conversation) runs the count and the insert
+  as two statements, as they already were in effect: the conversation's
+  lock, not the transaction, keeps another turn out between them;
+- the read's two queries (this session's events, or all of them) are built
+  once, with the sender as a bound parameter.
 
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
 upstream; the tests compare every read and write with Rasa's own class.
@@ -33,10 +43,11 @@ import json
 from typing import Any, Iterator
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
 
 STORED_ROWS = "_santong_stored_rows"  # on a tracker read here: (id of that tracker, rows it was built from)
 
@@ -44,14 +55,25 @@ STORED_ROWS = "_santong_stored_rows"  # on a tracker read here: (id of that trac
 class LeanSQLTrackerStore(SQLTrackerStore):
     """Rasa's ``SQLTrackerStore``, with the read, the new-event count and the insert made cheaper."""
 
-    def _data_query(self, sender_id: str, fetch_events_from_all_sessions: bool) -> sa.sql.Select:
-        """``_event_query``'s rows, only their ``data``: the same filter and order."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        engine: sa.engine.Engine = self.engine  # type: ignore[has-type]  # Rasa leaves it unannotated
+        if engine.dialect.name == "postgresql":
+            url = engine.url  # the working database's, after any create-database step
+            engine.dispose()
+            self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
+            self.sessionmaker = sessionmaker(bind=self.engine)
+        self._data_queries = {every: self._data_query(every) for every in (False, True)}
+
+    def _data_query(self, fetch_events_from_all_sessions: bool) -> sa.sql.Select:
+        """``_event_query``'s rows, only their ``data``: the same filter and order, the sender bound at run time."""
         table = self.SQLEvent.__table__
-        query = sa.select(table.c.data).where(table.c.sender_id == sender_id)
+        sender = sa.bindparam("sender_id", type_=table.c.sender_id.type)
+        query = sa.select(table.c.data).where(table.c.sender_id == sender)
         if not fetch_events_from_all_sessions:
             session_start = (
                 sa.select(sa.func.max(table.c.timestamp).label("session_start"))
-                .where(table.c.sender_id == sender_id, table.c.type_name == SessionStarted.type_name)
+                .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
                 .subquery()
             )
             query = query.where(
@@ -61,8 +83,9 @@ class LeanSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         """Rasa's read; the tracker remembers how many stored rows it holds."""
+        query = self._data_queries[fetch_events_from_all_sessions]
         with self.session_scope() as session:
-            rows = session.execute(self._data_query(sender_id, fetch_events_from_all_sessions)).scalars().all()
+            rows = session.execute(query, {"sender_id": sender_id}).scalars().all()
         if not (self.domain and rows):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row) for row in rows], self.domain.slots)

