@@ -239,8 +239,8 @@ class MemoryWatch:
         return series[0][1] if series else 0.0
 
     def peak(self, name: str) -> float:
-        """The highest memory seen for a process, in MiB."""
-        return max((mib for _, mib in self.series.get(name, [])), default=0.0)
+        """The highest memory seen for a process, in MiB (kept by :meth:`sample`)."""
+        return sum(self.at_peak.get(name, (0.0, 0.0)))
 
     def growth(self, name: str, since: float, until: float, window: float = 60.0) -> tuple[float, float]:
         """Median memory in the first and in the last ``window`` seconds of [since, until]."""

@@ -13,10 +13,10 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from backend.categories import DISTRICT_TZ
 from backend.models import Resident
@@ -58,7 +58,7 @@ def this_month(now: datetime) -> str:
     return f"{now.astimezone(DISTRICT_TZ):%Y-%m}"
 
 
-def _earned_in_month(community_id: int, month: str) -> Any:
+def _earned_in_month(community_id: int, month: str) -> Select:
     """Per resident of the community: points earned by taking part in the month (the ranking's measure)."""
     start, end = month_bounds(month)
     return (
