@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_dialogue_states, rasa_speedups
+from backend import rasa_dialogue_states, rasa_graph_runner, rasa_speedups
 
 GOOD = [
     {"events": [], "responses": []},
@@ -112,6 +113,7 @@ def _restored_after_the_test(monkeypatch):
     from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
     from rasa.shared.core.events import Event
 
+    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
@@ -123,6 +125,7 @@ def test_install_replaces_rasas_method(monkeypatch):
     _restored_after_the_test(monkeypatch)  # every replaced method put back afterwards
     rasa_speedups.install()
     assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
+    assert DaskGraphRunner.run is rasa_graph_runner.run
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     with pytest.raises(ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": "slot"})
