@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+import rasa.core.processor
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_dialogue_states, rasa_graph_runner, rasa_speedups
+from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_speedups
 
 GOOD = [
     {"events": [], "responses": []},
@@ -114,6 +116,9 @@ def _restored_after_the_test(monkeypatch):
     from rasa.shared.core.events import Event
 
     monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+    monkeypatch.setattr(rasa.core.processor, "copy", rasa.core.processor.copy)
+    monkeypatch.setattr(Slot, "__copy__", None, raising=False)  # Rasa's slots have none: removed afterwards
+    monkeypatch.delattr(Slot, "__copy__")
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(DialogueStateTracker, "past_states", DialogueStateTracker.past_states)
@@ -126,6 +131,8 @@ def test_install_replaces_rasas_method(monkeypatch):
     rasa_speedups.install()
     assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
     assert DaskGraphRunner.run is rasa_graph_runner.run
+    assert vars(Slot)["__copy__"] is rasa_copies.slot_copy
+    assert rasa.core.processor.copy is rasa_copies.processor_copy
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     with pytest.raises(ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": "slot"})
