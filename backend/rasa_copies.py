@@ -13,17 +13,18 @@
    ``__getstate__``, ``__setstate__`` or non-empty ``__slots__``) is
    copied the pickle way, as before.
 
-2. **Debug log arguments.** ``MessageProcessor`` passes deep copies of the
-   message's parse, the predicted events and the action's events to
-   ``structlogger.debug(...)``; Python builds them before the call whether
-   or not a debug line is written (py-spy under ``make bench``: 1.6 % of a
-   Rasa server's samples in one of them). The processor's ``copy`` module
-   is replaced by :data:`processor_copy`, whose ``deepcopy`` hands back the
-   object itself when the processor's logger is structlog's filtering
-   logger for a level above DEBUG (as Rasa configures it for an INFO
-   server): its ``debug`` then returns at once, and nothing, not even
-   Rasa's log anonymiser, looks at the arguments. Every ``copy.deepcopy``
-   in that module is such an argument (a test keeps it so); with debug
+2. **Debug log arguments.** The message processor, RulePolicy,
+   MemoizationPolicy and the form action pass deep copies of the parse,
+   the events and the dialogue states to ``structlogger.debug(...)``;
+   Python builds them before the call whether or not a debug line is
+   written (py-spy under ``make bench``: 1.6 % of a Rasa server's samples
+   in the processor's alone, 7 % of RulePolicy's). Each of these modules'
+   ``copy`` is replaced by a :class:`LogArgumentCopy`, whose ``deepcopy``
+   hands back the object itself when that module's logger is structlog's
+   filtering logger for a level above DEBUG (as Rasa configures it for an
+   INFO server): its ``debug`` then returns at once, and nothing, not even
+   Rasa's log anonymiser, looks at the arguments. Every ``copy.*`` in
+   those modules is such an argument (a test keeps it so); with debug
    logging on, or any other structlog configuration, the copies are made
    as before.
 
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import types
 from typing import Any
 
 _PICKLE_HOOKS = ("__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
@@ -63,8 +63,8 @@ def slot_copy(self: Any) -> Any:
     return new
 
 
-def debug_lines_dropped() -> bool:
-    """Whether the processor's ``structlogger.debug`` calls return at once, before any processor sees them.
+def debug_lines_dropped(module: Any) -> bool:
+    """Whether ``module``'s ``structlogger.debug`` calls return at once, before any processor sees them.
 
     They do when its logger is structlog's filtering logger for a level
     above DEBUG (``make_filtering_bound_logger``, which Rasa configures
@@ -72,10 +72,9 @@ def debug_lines_dropped() -> bool:
     even Rasa's anonymiser, the first of the processors, reads (or edits)
     the arguments.
     """
-    import rasa.core.processor
     import structlog
 
-    used = type(rasa.core.processor.structlogger.bind())
+    used = type(module.structlogger.bind())
     return used in _quiet_loggers(structlog)
 
 
@@ -87,21 +86,42 @@ def _quiet_loggers(structlog: Any) -> frozenset[type]:
     return quiet
 
 
-def _deepcopy_for_a_log_line(value: Any, memo: Any = None) -> Any:
-    """``copy.deepcopy`` for an argument of a debug line: the value itself when the line is dropped."""
-    if debug_lines_dropped():
-        return value
-    return copy.deepcopy(value, memo)
+class LogArgumentCopy:
+    """A module's ``copy`` whose ``deepcopy`` (only ever an argument of a debug line) is skipped when unread."""
+
+    copy = staticmethod(copy.copy)
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        """``copy.deepcopy``, or the value itself when the module's debug lines are dropped."""
+        if debug_lines_dropped(self.module):
+            return value
+        return copy.deepcopy(value, memo)
 
 
-processor_copy = types.SimpleNamespace(deepcopy=_deepcopy_for_a_log_line, copy=copy.copy)
+def logging_modules() -> list[Any]:
+    """The Rasa modules whose every ``copy.*`` is an argument of ``structlogger.debug``."""
+    import rasa.core.actions.forms
+    import rasa.core.policies.memoization
+    import rasa.core.policies.rule_policy
+    import rasa.core.processor
+
+    return [
+        rasa.core.processor,
+        rasa.core.policies.rule_policy,
+        rasa.core.policies.memoization,
+        rasa.core.actions.forms,
+    ]
 
 
 def install() -> None:
-    """Give slots their copy method and the processor its log-argument copies."""
-    import rasa.core.processor
+    """Give slots their copy method and the logging modules their log-argument copies."""
     from rasa.shared.core.slots import Slot
 
     if "__copy__" not in vars(Slot):
         Slot.__copy__ = slot_copy
-    rasa.core.processor.copy = processor_copy
+    for module in logging_modules():
+        if not isinstance(module.copy, LogArgumentCopy):
+            module.copy = LogArgumentCopy(module)

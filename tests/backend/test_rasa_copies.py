@@ -31,7 +31,8 @@ def domain():
 @pytest.fixture
 def installed(monkeypatch):
     monkeypatch.setattr(Slot, "__copy__", rasa_copies.slot_copy, raising=False)
-    monkeypatch.setattr(rasa.core.processor, "copy", rasa_copies.processor_copy)
+    for module in rasa_copies.logging_modules():
+        monkeypatch.setattr(module, "copy", rasa_copies.LogArgumentCopy(module))
 
 
 def test_every_slot_of_the_domain_copies_as_the_pickle_protocol_copies_it(domain, installed):
@@ -86,9 +87,10 @@ def test_a_tracker_built_with_the_quick_copies_has_the_same_state(domain, instal
     assert quick.past_states(domain) == slow.past_states(domain)
 
 
-def test_every_deepcopy_in_the_processor_is_an_argument_of_a_debug_line():
-    """The shim may skip them only because nothing else reads them; a Rasa change here must fail this test."""
-    tree = ast.parse(inspect.getsource(rasa.core.processor))
+@pytest.mark.parametrize("module", rasa_copies.logging_modules(), ids=lambda m: m.__name__)
+def test_every_copy_in_the_logging_modules_is_an_argument_of_a_debug_line(module):
+    """The copies may be skipped only because nothing else reads them; a Rasa change here must fail this test."""
+    tree = ast.parse(inspect.getsource(module))
     in_debug: set[int] = set()
     for node in ast.walk(tree):
         func = getattr(node, "func", None)
@@ -100,7 +102,7 @@ def test_every_deepcopy_in_the_processor_is_an_argument_of_a_debug_line():
         for n in ast.walk(tree)
         if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "copy"
     ]
-    assert len(uses) >= 6
+    assert uses
     assert all(id(n) in in_debug and n.attr == "deepcopy" for n in uses)
 
 
@@ -112,22 +114,25 @@ def test_the_copy_is_skipped_only_when_the_debug_line_returns_at_once(monkeypatc
     logger = structlog.wrap_logger(None, wrapper_class=structlog.make_filtering_bound_logger(level))
     monkeypatch.setattr(rasa.core.processor, "structlogger", logger)
     events = [{"event": "slot", "name": "report_place", "value": ["和园"]}]
-    copied = rasa_copies.processor_copy.deepcopy(events)
-    assert rasa_copies.debug_lines_dropped() is dropped
+    copied = rasa_copies.LogArgumentCopy(rasa.core.processor).deepcopy(events)
+    assert rasa_copies.debug_lines_dropped(rasa.core.processor) is dropped
     assert copied == events and (copied is events) is dropped
 
 
 def test_a_logger_of_another_kind_gets_real_copies(monkeypatch):
     monkeypatch.setattr(rasa.core.processor, "structlogger", structlog.stdlib.get_logger("x"))
     events = [{"event": "bot", "text": "好的"}]
-    assert rasa_copies.processor_copy.deepcopy(events) is not events
+    assert rasa_copies.LogArgumentCopy(rasa.core.processor).deepcopy(events) is not events
 
 
-def test_install_gives_slots_their_copy_and_the_processor_its_shim(monkeypatch):
-    monkeypatch.setattr(rasa.core.processor, "copy", copy)
+def test_install_gives_slots_their_copy_and_the_logging_modules_theirs(monkeypatch):
+    for module in rasa_copies.logging_modules():
+        monkeypatch.setattr(module, "copy", copy)
     monkeypatch.setattr(Slot, "__copy__", None, raising=False)  # removed again when the test ends
     monkeypatch.delattr(Slot, "__copy__")
     rasa_copies.install()
     rasa_copies.install()
     assert vars(Slot)["__copy__"] is rasa_copies.slot_copy
-    assert rasa.core.processor.copy is rasa_copies.processor_copy
+    copies = [module.copy for module in rasa_copies.logging_modules()]
+    assert all(isinstance(c, rasa_copies.LogArgumentCopy) for c in copies) and len(copies) == 4
+    assert [c.module for c in copies] == rasa_copies.logging_modules()

@@ -116,7 +116,8 @@ def _restored_after_the_test(monkeypatch):
     from rasa.shared.core.events import Event
 
     monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
-    monkeypatch.setattr(rasa.core.processor, "copy", rasa.core.processor.copy)
+    for module in rasa_copies.logging_modules():
+        monkeypatch.setattr(module, "copy", module.copy)
     monkeypatch.setattr(Slot, "__copy__", None, raising=False)  # Rasa's slots have none: removed afterwards
     monkeypatch.delattr(Slot, "__copy__")
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
@@ -132,7 +133,7 @@ def test_install_replaces_rasas_method(monkeypatch):
     assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
     assert DaskGraphRunner.run is rasa_graph_runner.run
     assert vars(Slot)["__copy__"] is rasa_copies.slot_copy
-    assert rasa.core.processor.copy is rasa_copies.processor_copy
+    assert isinstance(rasa.core.processor.copy, rasa_copies.LogArgumentCopy)
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     with pytest.raises(ValidationError):
         RemoteAction("action_x", None)._validate_action_result({"events": "slot"})
