@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -156,8 +156,18 @@ async def send_due(
     """Send a chat's waiting replies in order; stop at the first that Telegram refuses for now."""
     report = SendReport()
     chat_id = chat_id_of(sender)
+    sent: list[int] = []  # replies Telegram took, marked delivered with the next read
     while True:
-        with sessions() as session:
+        with sessions.begin() as session:
+            if sent:
+                session.execute(
+                    update(ChatReply)
+                    .where(ChatReply.id.in_(sent))
+                    .values(delivered_at=utcnow(), delivery_error=None)
+                    .execution_options(synchronize_session=False)
+                )
+                report.sent += len(sent)
+                sent = []
             waiting = session.scalars(
                 select(ChatReply)
                 .where(
@@ -216,8 +226,4 @@ async def send_due(
             _failed(sessions, head_id, f"{type(exc).__name__}: {exc}", wait=None, give_up=False)
             report.waiting += 1
             return report
-        with sessions.begin() as session:
-            for reply in session.scalars(select(ChatReply).where(ChatReply.id.in_(reply_ids))):
-                reply.delivered_at = utcnow()
-                reply.delivery_error = None
-        report.sent += len(reply_ids)
+        sent = reply_ids

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import event
 from telegram import InlineKeyboardMarkup
 
 from backend import messages
@@ -99,8 +101,6 @@ def rasa():
 
 
 def telegram_settings(settings, bot_api):
-    from dataclasses import replace
-
     return replace(settings, telegram_bot_token=TOKEN, telegram_api_url=bot_api.url)
 
 
@@ -220,6 +220,91 @@ async def test_an_update_delivered_twice_or_again_after_a_restart_is_handled_onc
     assert rasa.received == [("telegram:42", "三号楼电梯坏了")]
     assert texts(bot_api) == ["收到：三号楼电梯坏了"]
     await second.bot.shutdown()
+
+
+class _Statements:
+    """What a bridge's engine sent: statement kinds, commits, rollbacks (SQLAlchemy's engine events)."""
+
+    def __init__(self, engine) -> None:
+        self.kinds: list[str] = []
+        self.commits = self.rollbacks = 0
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", self._commit)
+        event.listen(engine, "rollback", self._rollback)
+
+    def _statement(self, conn, cursor, statement, *args) -> None:
+        self.kinds.append(statement.split(None, 1)[0].upper())
+
+    def _commit(self, conn) -> None:
+        self.commits += 1
+
+    def _rollback(self, conn) -> None:
+        self.rollbacks += 1
+
+    def clear(self) -> None:
+        self.kinds, self.commits, self.rollbacks = [], 0, 0
+
+
+async def test_storing_an_update_is_one_insert_that_a_repeat_leaves_as_it_was(settings, bot_api, rasa):
+    from bot.incoming import read_update, store_update
+
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [text_update(7, 42, "三号楼电梯坏了")]
+    [update] = await bridge.bot.get_updates(timeout=0)
+    seen = _Statements(bridge.sessions.kw["bind"])
+    stored = []
+    for text in ("三号楼电梯坏了", "改过的文字"):  # the second delivery cannot change the first
+        incoming = read_update(update)
+        with bridge.sessions.begin() as session:
+            stored.append(store_update(session=session, incoming=replace(incoming, text=text)))
+    assert stored == [True, False]
+    assert seen.kinds == ["INSERT", "INSERT"]  # no read, no savepoint
+    with bridge.sessions() as session:
+        [row] = session.query(TelegramUpdate).all()
+        assert (row.update_id, row.user_id, row.text, row.kind, row.status) == (
+            7,
+            42,
+            "三号楼电梯坏了",
+            "text",
+            "received",
+        )
+    await bridge.bot.shutdown()
+
+
+async def test_a_users_waiting_texts_become_messages_in_one_transaction_in_order(settings, bot_api, rasa):
+    from bot.incoming import ingest, read_update, store_update
+
+    bridge = await make_bridge(settings, bot_api, rasa)
+    bot_api.updates = [text_update(i, 42, f"第{i}条") for i in range(1, 4)] + [sticker_update(4, 42)]
+    for update in await bridge.bot.get_updates(timeout=0):
+        with bridge.sessions.begin() as session:
+            store_update(session=session, incoming=read_update(update))
+    seen = _Statements(bridge.sessions.kw["bind"])
+    handled = await ingest(sessions=bridge.sessions, user_id=42, download=None, upload_dir=settings.upload_dir)
+    assert handled == 4 and seen.commits == 1 and seen.rollbacks == 0
+    with bridge.sessions() as session:
+        assert [m.text for m in session.query(ChatMessage).order_by(ChatMessage.id)] == ["第1条", "第2条", "第3条"]
+        assert {u.status for u in session.query(TelegramUpdate)} == {"ingested", "answered_here"}
+    await bridge.bot.shutdown()
+
+
+async def test_a_sent_reply_is_marked_in_the_transaction_that_reads_the_next(settings, bot_api, rasa):
+    from bot.outgoing import send_due
+
+    bridge = await make_bridge(settings, bot_api, rasa)
+    with bridge.sessions.begin() as session:
+        for text in ("第一条", "第二条"):  # buttons: each goes out on its own
+            buttons = [{"title": "好", "payload": "/affirm"}]
+            session.add(
+                ChatReply(sender="telegram:42", payload={"text": text, "buttons": buttons}, created_at=utcnow())
+            )
+    seen = _Statements(bridge.sessions.kw["bind"])
+    report = await send_due(sessions=bridge.sessions, sender="telegram:42", bot=bridge.bot, limiter=bridge.limiter)
+    assert (report.sent, report.waiting) == (2, 0) and texts(bot_api) == ["第一条", "第二条"]
+    assert seen.commits == 3 and seen.rollbacks == 0  # read; mark + read; mark + read (nothing left)
+    with bridge.sessions() as session:
+        assert all(r.delivered_at is not None and r.delivery_error is None for r in session.query(ChatReply))
+    await bridge.bot.shutdown()
 
 
 async def test_a_restart_between_storing_and_answering_loses_nothing(settings, bot_api, rasa):
