@@ -52,8 +52,9 @@ order, so the probabilities are bit for bit the same, in 0.05 ms.
 A sixth, the dialogue states each policy works out again from the whole
 conversation, is in :mod:`backend.rasa_dialogue_states`, a seventh, dask's
 scheduling of the model's graph on every parse and prediction, in
-:mod:`backend.rasa_graph_runner`, and the copies of slots and of debug-log
-arguments in :mod:`backend.rasa_copies`; all are installed here too.
+:mod:`backend.rasa_graph_runner`, the copies of slots and of debug-log
+arguments in :mod:`backend.rasa_copies`, and RulePolicy's rules read again
+for every turn in :mod:`backend.rasa_rule_matching`; all are installed here too.
 
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
 upstream; :func:`install` is called by :mod:`backend.run_masked` before
@@ -72,7 +73,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend, validator_for
 
-from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner
+from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_rule_matching
 
 
 @lru_cache(maxsize=1)
@@ -340,7 +341,7 @@ def logistic_regression_process(self: Any, messages: list[Any]) -> list[Any]:
 
 
 def install() -> None:
-    """Put in place the replacements this module and its three companions describe."""
+    """Put in place the replacements this module and its four companions describe."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.core.processor import MessageProcessor
@@ -361,3 +362,4 @@ def install() -> None:
     rasa_dialogue_states.install()
     rasa_graph_runner.install()
     rasa_copies.install()
+    rasa_rule_matching.install()

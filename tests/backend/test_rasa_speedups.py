@@ -6,11 +6,12 @@ import pytest
 import rasa.core.processor
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_speedups
+from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_rule_matching, rasa_speedups
 
 GOOD = [
     {"events": [], "responses": []},
@@ -116,6 +117,7 @@ def _restored_after_the_test(monkeypatch):
     from rasa.shared.core.events import Event
 
     monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     for module in rasa_copies.logging_modules():
         monkeypatch.setattr(module, "copy", module.copy)
     monkeypatch.setattr(Slot, "__copy__", None, raising=False)  # Rasa's slots have none: removed afterwards
@@ -132,6 +134,7 @@ def test_install_replaces_rasas_method(monkeypatch):
     rasa_speedups.install()
     assert DialogueStateTracker.past_states is rasa_dialogue_states.past_states
     assert DaskGraphRunner.run is rasa_graph_runner.run
+    assert RulePolicy._get_possible_keys is rasa_rule_matching.possible_keys
     assert vars(Slot)["__copy__"] is rasa_copies.slot_copy
     assert isinstance(rasa.core.processor.copy, rasa_copies.LogArgumentCopy)
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
