@@ -94,7 +94,8 @@ def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | No
                     f"same as node names in the graph schema."
                 )
             results[input_name] = (input_name, input_value)
-    logger.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
+    if logger.isEnabledFor(logging.DEBUG):  # Rasa's line, without formatting the inputs for nothing
+        logger.debug(f"Running graph with inputs: {inputs}, targets: {targets} and {self._execution_context}.")
     nodes = self._instantiated_nodes
     try:
         for name, parents in steps:
