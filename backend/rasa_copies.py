@@ -36,21 +36,18 @@ from __future__ import annotations
 
 import copy
 import logging
+from functools import cache, lru_cache
 from typing import Any
 
 _PICKLE_HOOKS = ("__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
-_PLAIN: dict[type, bool] = {}  # slot class → copied by its __dict__ alone
-_QUIET: dict[str, frozenset[type]] = {}  # "classes": structlog's filtering loggers that drop DEBUG
 
 
+@cache  # one answer per slot class
 def _plain(cls: type) -> bool:
     """Whether ``copy.copy`` of an instance is just a new instance with the same ``__dict__`` values."""
-    known = _PLAIN.get(cls)
-    if known is None:
-        same_hooks = all(getattr(cls, hook, None) is getattr(object, hook, None) for hook in _PICKLE_HOOKS)
-        no_slots = all(not vars(base)["__slots__"] for base in cls.__mro__ if "__slots__" in vars(base))  # ABC's ()
-        known = _PLAIN[cls] = same_hooks and no_slots
-    return known
+    same_hooks = all(getattr(cls, hook, None) is getattr(object, hook, None) for hook in _PICKLE_HOOKS)
+    no_slots = all(not vars(base)["__slots__"] for base in cls.__mro__ if "__slots__" in vars(base))  # ABC's ()
+    return same_hooks and no_slots
 
 
 def slot_copy(self: Any) -> Any:
@@ -72,24 +69,20 @@ def debug_lines_dropped(module: Any) -> bool:
     even Rasa's anonymiser, the first of the processors, reads (or edits)
     the arguments.
     """
+    return type(module.structlogger.bind()) in _quiet_loggers()
+
+
+@lru_cache(maxsize=1)
+def _quiet_loggers() -> frozenset[type]:
+    """The filtering logger classes structlog makes for the levels above DEBUG (one per level, made once)."""
     import structlog
 
-    used = type(module.structlogger.bind())
-    return used in _quiet_loggers(structlog)
-
-
-def _quiet_loggers(structlog: Any) -> frozenset[type]:
-    quiet = _QUIET.get("classes")
-    if quiet is None:
-        levels = (logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
-        quiet = _QUIET["classes"] = frozenset(structlog.make_filtering_bound_logger(level) for level in levels)
-    return quiet
+    levels = (logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
+    return frozenset(structlog.make_filtering_bound_logger(level) for level in levels)
 
 
 class LogArgumentCopy:
     """A module's ``copy`` whose ``deepcopy`` (only ever an argument of a debug line) is skipped when unread."""
-
-    copy = staticmethod(copy.copy)
 
     def __init__(self, module: Any) -> None:
         self.module = module

@@ -35,9 +35,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rasa.engine.exceptions import GraphRunError
+
 logger = logging.getLogger(__name__)
 
-PLANS_KEY = "_santong_plans"  # in the runner's __dict__: {targets: [(node name, parent names)]}
+PLANS_KEY = "_santong_plans"  # in the runner's __dict__: {targets: (the plan, its node names)}
 _ORIGINAL: dict[str, Any] = {}
 
 Plan = list[tuple[str, tuple[str, ...]]]
@@ -75,17 +77,16 @@ def plan(schema: Any, targets: list[str]) -> Plan:
 
 def run(self: Any, inputs: dict[str, Any] | None = None, targets: list[str] | None = None) -> dict[str, Any]:
     """``DaskGraphRunner.run``: the targets' outputs, the graph's nodes run in an order worked out once."""
-    from rasa.engine.exceptions import GraphRunError
-
     run_targets = targets if targets else self._graph_schema.target_names
     plans = self.__dict__.setdefault(PLANS_KEY, {})
     key = tuple(run_targets)
-    steps = plans.get(key)
-    if steps is None:
-        steps = plans[key] = plan(self._graph_schema, run_targets)
+    kept = plans.get(key)
+    if kept is None:
+        steps = plan(self._graph_schema, run_targets)
+        kept = plans[key] = (steps, frozenset(name for name, _ in steps))
+    steps, names = kept
     results: dict[str, Any] = {}
     if inputs:
-        names = {name for name, _ in steps}
         for input_name, input_value in inputs.items():
             if isinstance(input_value, str) and (input_value in names or input_value in results):
                 raise GraphRunError(

@@ -68,10 +68,10 @@ def state_fits(prepared: PreparedState, conversation_state: dict[str, dict[str, 
     return True
 
 
-def _prepared(policy: Any, rule_key: str) -> list[PreparedState]:
-    rules = policy.__dict__.get(RULES_KEY)
+def _prepared(policy: Any, rule_key: str, rules: dict[str, list[PreparedState]] | None = None) -> list[PreparedState]:
+    """The rule's prepared states, newest first, kept in ``rules`` (the policy's, unless given)."""
     if rules is None:
-        rules = policy.__dict__[RULES_KEY] = {}
+        rules = policy.__dict__.setdefault(RULES_KEY, {})
     prepared = rules.get(rule_key)
     if prepared is None:
         states = policy._rule_key_to_state(rule_key)
@@ -81,7 +81,8 @@ def _prepared(policy: Any, rule_key: str) -> list[PreparedState]:
 
 def possible_keys(self: Any, lookup: dict[str, str], states: list[dict[str, dict[str, Any]]]) -> set[str]:
     """``RulePolicy._get_possible_keys``: the rules of ``lookup`` that fit ``states``, each rule prepared once."""
-    keys = [(key, _prepared(self, key)) for key in lookup]
+    rules = self.__dict__.setdefault(RULES_KEY, {})
+    keys = [(key, _prepared(self, key, rules)) for key in lookup]
     for turn, state in enumerate(reversed(states)):
         has_previous_action = bool(state.get(PREVIOUS_ACTION))
         kept = []
