@@ -6,7 +6,8 @@ later offset confirms it), ``sendMessage``, ``answerCallbackQuery``,
 ``getFile`` and file downloads, ``setWebhook`` / ``deleteWebhook``. Every
 call is recorded. ``script`` makes the next ``sendMessage`` calls answer 429
 with ``retry_after``, 500, or hang past the client's timeout (a hung call is
-recorded as not delivered, as when Telegram never got it).
+recorded as not delivered, as when Telegram never got it). Connections are
+kept alive between calls (HTTP/1.1), as Telegram keeps them.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ class FakeBotAPI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as Telegram's API: with http.server's default HTTP/1.0 every call of the
+            # bridge opened a new connection (and this server a new thread), which Telegram never costs.
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes; on a kept connection Nagle's algorithm held the body
+            # back until the client's delayed ACK (~40 ms per call). Telegram's servers send at once.
+            disable_nagle_algorithm = True
+
             def _answer(self, status: int, body: Any, raw: bytes | None = None) -> None:
                 data = raw if raw is not None else json.dumps(body).encode()
                 try:
