@@ -73,7 +73,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "backend" / "migrations"))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
     return 0
 
 
