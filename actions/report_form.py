@@ -12,7 +12,8 @@ The form ``report_form`` (``domain/report.yml``) collects, in order:
 - ``report_urgency``: inferred from the words, shown in the summary, asked
   only when the resident wants to change it;
 - ``report_phone``: optional; a mainland mobile number, never echoed in full;
-- ``report_confirm``: the summary with 确认 / 修改 / 取消.
+- ``report_confirm``: the summary with 确认 / 修改 / 取消 (numbers in the
+  description shown masked; the ticket keeps the resident's words as typed).
 
 Photos are not a step: a photo sent at any point of the form is kept and
 attached on filing (:mod:`actions.photos`). Any answer may instead ask to
@@ -38,11 +39,11 @@ from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.models import Ticket
-from backend.privacy import mask_phone
-from backend.tickets.lifecycle import STATUS_NAMES
+from backend.privacy import mask_phone, mask_text
 from backend.tickets.routing import describe, route, suggest_places
 from backend.tickets.service import find_duplicate
 from backend.tickets.urgency import URGENCY_NAMES, infer_urgency, urgency_from_answer
+from backend.tickets.visibility import follower_view
 from backend.triage.entities import extract, mobile_number
 
 logger = logging.getLogger(__name__)
@@ -439,13 +440,16 @@ class ActionAskReportConfirm(AskUnlessHinted):
             return
         table = default_table()
         category = table.categories.get(str(tracker.get_slot("category") or ""))
-        description = str(tracker.get_slot("report_description") or "")
+        # What the summary echoes is stored with the conversation's replies: numbers in it are masked
+        # (before cutting, so a number on the cut is not left half visible). The ticket keeps them as typed.
+        description = mask_text(str(tracker.get_slot("report_description") or ""))
+        place = mask_text(str(tracker.get_slot("report_place_display") or tracker.get_slot("report_place") or ""))
         photos = list(tracker.get_slot("report_photos") or [])
         urgency = str(tracker.get_slot("report_urgency") or "normal")
         dispatcher.utter_message(
             response="utter_report_summary",
             kind=f"{table.matter_names[category.matter]} · {category.name}" if category else "—",
-            place=str(tracker.get_slot("report_place_display") or tracker.get_slot("report_place") or ""),
+            place=place,
             description=description if len(description) <= 120 else description[:120] + "……",
             urgency=URGENCY_NAMES.get(urgency, urgency),
             phone=phone_display(tracker.get_slot("report_phone"), tracker.get_slot(REMEMBER)),
@@ -461,16 +465,23 @@ class ActionAskReportDuplicate(Action):
         return "action_ask_report_duplicate"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Name the open ticket, its status and deadline."""
+        """Name the open ticket as a follower may see it: number, category, the registry's place, status, deadline.
+
+        The ticket is someone else's: nothing they wrote (description, the place
+        as typed, their notes) is shown (:mod:`backend.tickets.visibility`).
+        """
         number = str(tracker.get_slot("report_duplicate_of") or "")
         with sessions().begin() as session:
             ticket = session.scalars(select(Ticket).filter_by(number=number)).first()
             if ticket is None:
                 return [SlotSet("report_duplicate_of", None), SlotSet("report_duplicate", "file")]
+            view = follower_view(session=session, ticket=ticket, now=datetime.now(timezone.utc))
             dispatcher.utter_message(
                 response="utter_report_duplicate",
-                number=ticket.number,
-                status=STATUS_NAMES[ticket.status],
-                deadline=weekday_and_clock(ticket.deadline),
+                number=view.number,
+                category_name=view.category_name,
+                place=view.place or "—",
+                status=view.status_name,
+                deadline=weekday_and_clock(view.deadline),
             )
         return []

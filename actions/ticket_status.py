@@ -1,7 +1,9 @@
 """Answer "我的工单" and "查询 GZ…": the resident's tickets and one ticket's timeline.
 
 A resident sees only tickets they filed or follow; someone else's number
-gets exactly the answer a number that does not exist gets.
+gets exactly the answer a number that does not exist gets. A followed
+ticket is shown as :mod:`backend.tickets.visibility` allows a follower to
+see it: the handling, never the reporter's words.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import default_table
 from backend.dates import clock, day
-from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
+from backend.privacy import mask_text
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
+from backend.tickets.visibility import TicketView, summary_of, view_of
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
@@ -49,18 +52,18 @@ class ActionTicketStatus(Action):
                 if ticket is None:
                     dispatcher.utter_message(response="utter_ticket_not_found", number=number)
                     return []
-                timeline = "\n".join(
-                    f"· {_when(e.at)} {STATUS_NAMES.get(e.to_status or '', '')}{('：' + e.note) if e.note else ''}"
-                    for e in ticket.events
-                )
-                dispatcher.utter_message(
-                    response="utter_ticket_detail",
-                    number=ticket.number,
-                    category_name=table.categories[ticket.category].name,
-                    status=STATUS_NAMES[ticket.status],
-                    deadline=_when(ticket.deadline),
-                    timeline=timeline,
-                )
+                view = view_of(session=session, ticket=ticket, viewer=resident, now=now, table=table)
+                shown: dict[str, Any] = {
+                    "number": view.number,
+                    "category_name": view.category_name,
+                    "status": view.status_name,
+                    "deadline": _when(view.deadline),
+                    "timeline": timeline_text(view),
+                }
+                if view.own:
+                    dispatcher.utter_message(response="utter_ticket_detail", **shown)
+                else:  # someone else's ticket the resident follows: the registry's place, the handling only
+                    dispatcher.utter_message(response="utter_ticket_detail_followed", place=view.place or "—", **shown)
                 return []
             tickets = tickets_for_resident(session=session, resident=resident)
             if not tickets:
@@ -68,10 +71,22 @@ class ActionTicketStatus(Action):
                 return []
             lines = []
             for t in tickets:
-                overdue = "（已超期）" if t.status in OPEN_STATUSES and t.deadline < now else ""
+                line = summary_of(t, viewer=resident, now=now, table=table)
                 lines.append(
-                    f"{t.number} {table.categories[t.category].name} · {STATUS_NAMES[t.status]}"
-                    f" · 时限 {_when(t.deadline)}{overdue}"
+                    f"{line.number} {line.category_name} · {line.status_name} · 时限 {_when(line.deadline)}"
+                    + ("（已超期）" if line.overdue else "")
+                    + ("" if line.own else "（关注）")
                 )
             dispatcher.utter_message(response="utter_ticket_list", tickets="\n".join(lines))
         return []
+
+
+def timeline_text(view: TicketView) -> str:
+    """The timeline the viewer may read, one line an entry.
+
+    Notes are masked even for the owner: what the chat says is kept in the chat's
+    replies and Rasa's tracker, where the owner's own raw numbers do not belong.
+    """
+    return "\n".join(
+        f"· {_when(e.at)} {e.status_name or ''}{('：' + mask_text(e.note)) if e.note else ''}" for e in view.timeline
+    )

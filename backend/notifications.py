@@ -2,6 +2,9 @@
 
 :func:`queue_ticket_event` is called inside the transaction that changes a
 ticket's status, for the resident who filed it and everyone following it.
+A follower reads the note only as :mod:`backend.tickets.visibility` lets a
+follower read it: a staff note, masked; never the words of the resident who
+filed the ticket (a rating comment, say).
 :func:`deliver_due` runs in the worker: it claims due rows (a short lease,
 so two workers never send the same row at once), sends each on the
 resident's channel, and records success, or schedules a retry with
@@ -33,6 +36,7 @@ from backend.models.notifications import FAILED, PENDING, SENT, Notification
 from backend.services.chat import new_reply
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.tickets.ratings import rating_buttons
+from backend.tickets.visibility import follower_note
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +58,15 @@ class DeliveryFailed(Exception):
 Send = Callable[[str, str, list[dict[str, str]]], Awaitable[None]]
 
 
-def ticket_event_text(ticket: Ticket, event: TicketEvent) -> str:
-    """What the resident reads: the ticket, its new status, the note, and the deadline."""
+def ticket_event_text(ticket: Ticket, event: TicketEvent, *, follower: bool = False) -> str:
+    """What the resident reads: the ticket, its new status, the note, and the deadline.
+
+    A ``follower`` (someone who did not file the ticket) gets the note as a
+    follower may read it (:func:`backend.tickets.visibility.follower_note`).
+    """
     status = STATUS_NAMES.get(str(event.to_status or ticket.status), "")
-    note = f"\n说明：{event.note}" if event.note else ""
+    shown = follower_note(event) if follower else event.note
+    note = f"\n说明：{shown}" if shown else ""
     return (
         f"您关注的工单 {ticket.number} 有新进展：{status}。{note}\n"
         f"处理时限：{weekday_and_clock(ticket.deadline)} 前。说“查询 {ticket.number}”可以看完整经过。"
@@ -69,12 +78,14 @@ def queue_ticket_event(*, session: Session, ticket: Ticket, event: TicketEvent, 
     session.flush()  # the event needs its id for the key
     follower_ids = session.scalars(select(TicketFollower.resident_id).filter_by(ticket_id=ticket.id)).all()
     text = ticket_event_text(ticket, event)
+    follower_text = ticket_event_text(ticket, event, follower=True)
     queued = 0
     for resident_id in [ticket.resident_id, *follower_ids]:
         resident = session.get(Resident, resident_id)
         if resident is None:
             continue
-        asks_rating = event.to_status == "resolved" and resident_id == ticket.resident_id
+        owner = resident_id == ticket.resident_id
+        asks_rating = event.to_status == "resolved" and owner
         session.add(
             Notification(
                 key=f"ticket-event:{event.id}:resident:{resident.id}",
@@ -83,7 +94,7 @@ def queue_ticket_event(*, session: Session, ticket: Ticket, event: TicketEvent, 
                 event_id=event.id,
                 channel=str(resident.channel),
                 recipient=str(resident.sender_id),
-                text=text + (RATING_QUESTION if asks_rating else ""),
+                text=(text if owner else follower_text) + (RATING_QUESTION if asks_rating else ""),
                 buttons=rating_buttons(str(ticket.number)) if asks_rating else [],
                 status=PENDING,
                 next_attempt_at=now,

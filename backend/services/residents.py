@@ -22,6 +22,11 @@ _BY_IDENTITY = select(Resident).where(
 )
 
 
+def find_resident(*, session: Session, channel: str, sender_id: str) -> Resident | None:
+    """The resident behind a channel identity, or ``None``: for reads, which must not create one."""
+    return session.scalars(_BY_IDENTITY, {"channel": channel, "sender": sender_id}).one_or_none()
+
+
 def get_or_create_resident(*, session: Session, channel: str, sender_id: str) -> Resident:
     """The resident behind a channel identity, created on first contact without personal data."""
     resident = session.scalars(_BY_IDENTITY, {"channel": channel, "sender": sender_id}).one_or_none()
