@@ -13,11 +13,11 @@ ticket. The mapping, decided once and documented in ``docs/open311.md``:
   (normal / urgent / emergency), the same choice the chat's form asks.
 - **requests** are tickets. ``service_request_id`` is the ticket number
   (GZ…); ``status`` is ``open`` for the lifecycle's open statuses and
-  ``closed`` for everything else (办结, 已评价, 仅提供指引); ``status_notes``
-  is the latest staff note of the timeline; ``agency_responsible`` the
-  department, else the category's handler; ``expected_datetime`` the
-  deadline; ``address`` the place as given. Times are ISO 8601 in district
-  time (Asia/Shanghai, ``+08:00``).
+  ``closed`` for everything else (办结, 已评价, 仅提供指引);
+  ``agency_responsible`` the department, else the category's handler;
+  ``expected_datetime`` the deadline. Times are ISO 8601 in district time
+  (Asia/Shanghai, ``+08:00``). What the other fields hold depends on the
+  reader (below, **Privacy**).
 - **Filing** goes through :func:`backend.tickets.service.create_ticket`
   with the place routed by the registry, exactly as the chat files. The
   caller is a *system* identified by its API key (``OPEN311_API_KEYS``);
@@ -31,13 +31,21 @@ ticket. The mapping, decided once and documented in ``docs/open311.md``:
   the ticket is filed with the coordinates in its place text, unrouted,
   for manual dispatch — the path the chat takes for an unknown place —
   and ``service_notice`` says so.
-- **Privacy**: the request list is public in Open311, so nothing personal
-  leaves: no phone, name or e-mail, and description, address and notes go
-  through :func:`backend.privacy.mask_text`. Private matters (自家事) may be
-  filed (a 12345 operator does forward household matters) but are a
-  household's own business, so they are not listed and read as missing —
-  except to the client that filed them, when it sends its API key, so it
-  can still follow what it filed.
+- **Privacy**: the request list is public in Open311, so its public view
+  (:func:`public_record`) is safe by construction: it is built from
+  columns that hold nothing anyone typed — the category, the status and
+  escalation level (``status_notes`` is a sentence of the lifecycle, never
+  a staff note, so no grid member's name), the registry's name of the
+  routed place as ``address`` (枫林苑3号楼, 学府街; empty when unrouted),
+  no coordinates — and ``description`` is empty unless a staff member
+  published a summary from the console (``Ticket.public_summary``), shown
+  through :func:`backend.privacy.mask_text` with room numbers masked too.
+  A client that reads with its API key sees the requests *it* filed in
+  full (:func:`full_record`: what it sent, the place as given, the
+  latest staff note) and everyone else's in the public view. Private
+  matters (自家事) may be filed (a 12345 operator does forward household
+  matters) but are a household's own business, so they are not listed and
+  read as missing — except to the client that filed them.
 """
 
 from __future__ import annotations
@@ -55,9 +63,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.categories import DISTRICT_TZ, Category, CategoryTable
 from backend.errors import DomainError
-from backend.models import Department, Resident, Ticket, TicketEvent
+from backend.models import Building, Department, Grid, Place, Resident, Ticket, TicketEvent
 from backend.privacy import mask_text
 from backend.services.residents import get_or_create_resident
+from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
 from backend.tickets.numbering import NUMBER
 from backend.tickets.service import URGENCIES, create_ticket
@@ -283,12 +292,17 @@ def file_request(
 
 # --- reading -----------------------------------------------------------------------------------
 
+# The times a query may name: outside them a time cannot be compared or stored on every database
+# (year 1 in +08:00 is before year 1 in UTC), so it is refused rather than a 500.
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
 
 def parse_datetime(value: str, name: str) -> datetime:
-    """An ISO 8601 time; one without a zone is district time.
+    """An ISO 8601 time, as aware UTC; one without a zone is district time.
 
     Raises:
-        Open311Error: 400 when it is not ISO 8601.
+        Open311Error: 400 when it is not ISO 8601, or outside the years 1900–9998.
     """
     text = value.strip()
     if text.endswith(("Z", "z")):
@@ -297,17 +311,28 @@ def parse_datetime(value: str, name: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise bad(f"{name} 应是 ISO 8601 时间，如 2026-11-01T00:00:00+08:00 / {name} is not ISO 8601") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=DISTRICT_TZ)
+    out_of_range = bad(f"{name} 超出可查询的时间范围（1900 年至 9998 年）/ {name} is out of range (years 1900 to 9998)")
+    try:
+        moment = (moment if moment.tzinfo is not None else moment.replace(tzinfo=DISTRICT_TZ)).astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # 0001-01-01 in +08:00 is before year 1 in UTC
+        raise out_of_range from None
+    if not EARLIEST <= moment < LATEST:
+        raise out_of_range
+    return moment
+
+
+def _own(client: str) -> Any:
+    """The residents a client's filings belong to (``open311`` channel, identities ``<client>:…``)."""
+    return select(Resident.id).where(
+        Resident.channel == CHANNEL, Resident.sender_id.startswith(f"{client}:", autoescape=True)
+    )
 
 
 def _visible(client: str | None) -> Any:
     """Public and shared matters for everyone; private ones only to the client that filed them."""
     if client is None:
         return Ticket.matter != "private"
-    own = select(Resident.id).where(
-        Resident.channel == CHANNEL, Resident.sender_id.startswith(f"{client}:", autoescape=True)
-    )
-    return or_(Ticket.matter != "private", Ticket.resident_id.in_(own))
+    return or_(Ticket.matter != "private", Ticket.resident_id.in_(_own(client)))
 
 
 def find_requests(
@@ -321,9 +346,9 @@ def find_requests(
     by default the 90 days before ``end_date`` (or now).
 
     Raises:
-        Open311Error: 400 for unknown codes or statuses, bad dates, or too many ids.
+        Open311Error: 400 for unknown codes or statuses, bad or out-of-range dates, or too many ids.
     """
-    stmt = select(Ticket).options(selectinload(Ticket.events)).where(_visible(client))
+    stmt = select(Ticket).where(_visible(client))
     ids = [i.strip().upper() for i in (query.get("service_request_id") or "").split(",") if i.strip()]
     if len(ids) > MAX_IDS:
         raise bad(f"service_request_id 一次最多 {MAX_IDS} 个 / at most {MAX_IDS} ids at once")
@@ -355,42 +380,141 @@ def _iso(moment: datetime | None) -> str:
     return moment.astimezone(DISTRICT_TZ).isoformat(timespec="seconds") if moment else ""
 
 
-def _status_notes(ticket: Ticket) -> str:
+def department_names(session: Session) -> dict[str, str]:
+    """Department code → name, read once for a whole list."""
+    return {str(d.code): str(d.name) for d in session.scalars(select(Department))}
+
+
+def _common(table: CategoryTable, departments: Mapping[str, str], ticket: Ticket) -> dict[str, Any]:
+    """The fields every reader gets: none of them holds anything a resident or a staff member wrote."""
+    category = table.categories[str(ticket.category)]
+    return {
+        "service_request_id": ticket.number,
+        "status": "open" if ticket.status in OPEN_STATUSES else "closed",
+        "status_notes": "",
+        "service_name": category.name,
+        "service_code": ticket.category,
+        "description": "",
+        "agency_responsible": departments.get(str(ticket.department_code), category.handler),
+        "service_notice": f"{STATUS_NAMES[str(ticket.status)]}；{table.tier_names[str(ticket.tier)]}",
+        "requested_datetime": _iso(ticket.created_at),
+        "updated_datetime": _iso(ticket.updated_at),
+        "expected_datetime": _iso(ticket.deadline),
+        "address": "",
+        "address_id": "",
+        "zipcode": "",
+        "lat": None,
+        "long": None,
+        "media_url": "",
+    }
+
+
+def public_status_note(ticket: Ticket) -> str:
+    """How the handling goes, in words of the lifecycle only: no staff note, so no name of anyone."""
+    level = LEVEL_NAMES.get(str(ticket.escalation_level), "网格")
+    status = str(ticket.status)
+    if status == "submitted":
+        return "已受理，等待社区派单" if ticket.needs_dispatch else "已受理"
+    notes = {
+        "assigned": f"已派单，由{level}办理",
+        "in_progress": f"{level}正在办理",
+        "escalated": f"已升级到{level}办理",
+        "resolved": "已办结，等待居民评价",
+        "reopened": f"重新办理中，由{level}办理",
+        "closed": "已办结",
+        "guidance": "已向居民提供办事指引",
+    }
+    return notes.get(status, STATUS_NAMES.get(status, ""))
+
+
+def registry_places(session: Session, tickets: list[Ticket]) -> dict[int, str]:
+    """Ticket id → the place as the registry routed it: 枫林苑3号楼, a road, else the grid; unrouted: none.
+
+    Read from the registry's rows only, never from the place text a resident typed.
+    """
+    building_ids = {t.building_id for t in tickets if t.building_id is not None}
+    place_ids = {t.place_id for t in tickets if t.place_id is not None}
+    grid_ids = {t.grid_id for t in tickets if t.grid_id is not None}
+    buildings: dict[int, str] = {}
+    if building_ids:
+        query = select(Building).where(Building.id.in_(building_ids)).options(selectinload(Building.estate))
+        buildings = {int(b.id): f"{b.estate.name}{b.number}号楼" for b in session.scalars(query)}
+    places: dict[int, str] = {}
+    if place_ids:
+        places = {int(p.id): str(p.name) for p in session.scalars(select(Place).where(Place.id.in_(place_ids)))}
+    grids: dict[int, str] = {}
+    if grid_ids:
+        grids = {int(g.id): str(g.name) for g in session.scalars(select(Grid).where(Grid.id.in_(grid_ids)))}
+    named: dict[int, str] = {}
+    for ticket in tickets:
+        name = buildings.get(ticket.building_id) or places.get(ticket.place_id) or grids.get(ticket.grid_id)
+        if name:
+            named[int(ticket.id)] = name
+    return named
+
+
+def public_record(table: CategoryTable, departments: Mapping[str, str], place: str, ticket: Ticket) -> dict[str, Any]:
+    """One ticket as anyone may read it: no resident's words unless staff published a summary, no names.
+
+    ``description`` is the published summary (masked again, room numbers too)
+    or empty; ``address`` the registry's name for the routed place;
+    ``status_notes`` a note from the lifecycle; no coordinates.
+    """
+    record = _common(table, departments, ticket)
+    record["status_notes"] = public_status_note(ticket)
+    record["address"] = place
+    if ticket.public_summary:
+        record["description"] = mask_text(str(ticket.public_summary), rooms=True)
+    return record
+
+
+def _staff_note(ticket: Ticket) -> str:
     for event in reversed(ticket.events):
         if event.kind in NOTE_KINDS and event.note:
             return mask_text(str(event.note))
     return ""
 
 
-def department_names(session: Session) -> dict[str, str]:
-    """Department code → name, read once for a whole list."""
-    return {str(d.code): str(d.name) for d in session.scalars(select(Department))}
-
-
-def request_record(table: CategoryTable, departments: Mapping[str, str], ticket: Ticket) -> dict[str, Any]:
-    """One ticket as an Open311 service request, with nothing personal in it."""
-    category = table.categories[str(ticket.category)]
+def full_record(table: CategoryTable, departments: Mapping[str, str], ticket: Ticket) -> dict[str, Any]:
+    """One ticket as the client that filed it reads it: what it sent, the place as given, the latest staff note."""
+    record = _common(table, departments, ticket)
     place = str(ticket.place_text or "")
     point = _COORDINATES.search(place)
-    return {
-        "service_request_id": ticket.number,
-        "status": "open" if ticket.status in OPEN_STATUSES else "closed",
-        "status_notes": _status_notes(ticket),
-        "service_name": category.name,
-        "service_code": ticket.category,
-        "description": mask_text(str(ticket.description)),
-        "agency_responsible": departments.get(str(ticket.department_code), category.handler),
-        "service_notice": f"{STATUS_NAMES[str(ticket.status)]}；{table.tier_names[str(ticket.tier)]}",
-        "requested_datetime": _iso(ticket.created_at),
-        "updated_datetime": _iso(ticket.updated_at),
-        "expected_datetime": _iso(ticket.deadline),
-        "address": mask_text(place),
-        "address_id": "",
-        "zipcode": "",
-        "lat": float(point.group(1)) if point else None,
-        "long": float(point.group(2)) if point else None,
-        "media_url": "",
-    }
+    record.update(
+        status_notes=_staff_note(ticket),
+        description=str(ticket.description),
+        address=place,
+        lat=float(point.group(1)) if point else None,
+        long=float(point.group(2)) if point else None,
+    )
+    return record
+
+
+def request_records(
+    *, session: Session, table: CategoryTable, tickets: list[Ticket], client: str | None
+) -> list[dict[str, Any]]:
+    """The records of ``tickets`` for a reader: in full the ones ``client`` filed, the public view of the rest.
+
+    Without a client (no key) every record is the public one: the reader's
+    identity is the only thing that widens what is shown.
+    """
+    departments = department_names(session)
+    mine: set[int] = set()
+    if client is not None and tickets:
+        ids = [t.id for t in tickets]
+        own = select(Ticket.id).where(Ticket.id.in_(ids), Ticket.resident_id.in_(_own(client)))
+        mine = {int(i) for i in session.scalars(own)}
+    if mine:
+        session.scalars(
+            select(Ticket).where(Ticket.id.in_(mine)).options(selectinload(Ticket.events))
+        ).all()  # their timelines in one query, for the staff notes
+    places = registry_places(session, [t for t in tickets if t.id not in mine])
+    return [
+        full_record(table, departments, t)
+        if t.id in mine
+        else public_record(table, departments, places.get(int(t.id), ""), t)
+        for t in tickets
+    ]
 
 
 def now_utc() -> datetime:

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tickets.work": frozenset({"admin", "community_staff", "grid_member"}),  # progress, resolve, escalate
     "tickets.dispatch": frozenset({"admin", "community_staff"}),  # (re)assign to a grid member, reopen
     "tickets.report_in": frozenset({"admin", "department"}),  # 报到 at department level, and resolve after it
+    # 公开摘要: what Open311 shows the public of a ticket; everyone who works tickets, within their scope.
+    "tickets.publish": frozenset({"admin", "community_staff", "grid_member", "department"}),
     "registry.view": frozenset({"admin", "community_staff", "operator"}),
     "registry.edit": frozenset({"admin"}),
     "stats.view": frozenset({"admin", "operator", "community_staff"}),

@@ -89,3 +89,37 @@ def reopen(*, session: Session, account: ConsoleAccount, ticket: Ticket, reason:
     transition(
         session=session, ticket=ticket, to="reopened", actor=actor_of(account), now=now, note=_text(reason, "原因")
     )
+
+
+SUMMARY_LIMIT = 500
+
+
+def publish_summary(*, session: Session, account: ConsoleAccount, ticket: Ticket, summary: str, now: datetime) -> None:
+    """公开摘要: what Open311's public view shows of this ticket instead of the resident's words.
+
+    Staff write it for the public (what the problem is and where, without
+    who reported it); it is masked again when shown. Private matters are
+    never public, so they cannot have one.
+
+    Raises:
+        InvalidInput: an empty or over-long summary, or a private matter.
+    """
+    if ticket.matter == "private":
+        raise InvalidInput("自家事不对外公开，不能发布公开摘要。")
+    text = (summary or "").strip()
+    if not text:
+        raise InvalidInput("请写上公开摘要。")
+    if len(text) > SUMMARY_LIMIT:
+        raise InvalidInput(f"公开摘要最多 {SUMMARY_LIMIT} 个字，请精简。")
+    ticket.public_summary = text
+    ticket.public_summary_by = actor_of(account)
+    ticket.public_summary_at = now
+    session.flush()
+
+
+def unpublish_summary(*, session: Session, account: ConsoleAccount, ticket: Ticket) -> None:
+    """撤下公开摘要: the public view goes back to showing no description at all."""
+    ticket.public_summary = None
+    ticket.public_summary_by = None
+    ticket.public_summary_at = None
+    session.flush()

@@ -51,6 +51,10 @@ class Ticket(Base):
     satisfaction_comment = Column(Text, nullable=True)
     rated_at = Column(UTCDateTime(), nullable=True)
     resolved_at = Column(UTCDateTime(), nullable=True)
+    # What Open311 shows the public instead of the resident's words: written and published by staff.
+    public_summary = Column(Text, nullable=True)
+    public_summary_by = Column(String(64), nullable=True)
+    public_summary_at = Column(UTCDateTime(), nullable=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime(), nullable=False, default=utcnow)
 

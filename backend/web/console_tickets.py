@@ -4,7 +4,9 @@ The board and the page show only the tickets in the account's scope
 (:func:`backend.console.access.ticket_filter`); a number outside it is a
 404 like a missing one. Each step is a form post with the session's CSRF
 token, goes through :mod:`backend.console.ticket_work` (the same ticket
-services the chat uses, so the resident is told), and is audited.
+services the chat uses, so the resident is told), and is audited. One step
+does not move the ticket: 公开摘要, the text Open311's public view shows of
+it instead of the resident's words (see ``docs/open311.md``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from backend.console.access import ticket_filter
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import Grid, GridMember, Ticket
-from backend.privacy import mask_phone
+from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
 from backend.web.console_auth import Staff, render, staff
@@ -40,7 +42,11 @@ STEPS: dict[str, tuple[str, str, str | None]] = {
     "report-in": ("tickets.report_in", "报到（本部门接手）", None),
     "department-resolve": ("tickets.report_in", "办结", "note"),
     "reopen": ("tickets.dispatch", "重新办理", "note"),
+    "publish": ("tickets.publish", "公开摘要", "summary"),
+    "unpublish": ("tickets.publish", "撤下公开摘要", None),
 }
+# Steps that do not move the ticket: a department may take them on what it sees, as anyone in scope.
+NOT_HANDLING = ("publish", "unpublish")
 
 
 def steps_for(me: Staff, ticket: Ticket) -> list[str]:
@@ -54,10 +60,12 @@ def steps_for(me: Staff, ticket: Ticket) -> list[str]:
         "report-in": status == "escalated" and ticket.escalation_level == "department",
         "department-resolve": ticket.escalation_level == "department" and status == "in_progress",
         "reopen": status == "resolved",
+        "publish": ticket.matter != "private",
+        "unpublish": bool(ticket.public_summary),
     }
     out = [step for step, ok in possible.items() if ok and me.can(STEPS[step][0])]
     if me.account.role == "department":  # a department works only what it took over
-        out = [s for s in out if s in ("report-in", "department-resolve")]
+        out = [s for s in out if s in ("report-in", "department-resolve", *NOT_HANDLING)]
     elif "department-resolve" in out:
         out.remove("department-resolve")  # others resolve with the general step
     return out
@@ -148,6 +156,8 @@ def _ticket_page(request: Request, me: Staff, ticket: Ticket, **extra: Any) -> H
         steps=[(step, STEPS[step][1], STEPS[step][2]) for step in steps_for(me, ticket)],
         members=members,
         phone=mask_phone(str(ticket.contact_phone)) if ticket.contact_phone else "未留",
+        public_summary=mask_text(str(ticket.public_summary), rooms=True) if ticket.public_summary else None,
+        public_summary_at=weekday_and_clock(ticket.public_summary_at) if ticket.public_summary_at else None,
         **extra,
     )
 
@@ -221,5 +231,11 @@ def _do(me: Staff, ticket: Ticket, step: str, *, note: str, member: str) -> str:
     if step == "report-in":
         name = ticket_work.department_reports_in(session=db, account=account, ticket=ticket, now=now)
         return f"{name}已报到"
+    if step == "publish":
+        ticket_work.publish_summary(session=db, account=account, ticket=ticket, summary=note, now=now)
+        return "公开摘要已发布"
+    if step == "unpublish":
+        ticket_work.unpublish_summary(session=db, account=account, ticket=ticket)
+        return "公开摘要已撤下"
     ticket_work.reopen(session=db, account=account, ticket=ticket, reason=note, now=now)
     return "已重新办理"

@@ -4,9 +4,13 @@ The routes only parse, check the API key and pick the format; the mapping
 onto categories and tickets is :mod:`backend.open311`. Every refusal is an
 Open311 error list (``[{"code": 400, "description": …}]`` or
 ``<errors><error>…``) with the same HTTP status, never a 500 for bad input.
-Reading needs no key (the spec's list is public, and carries nothing
-personal); a key, when given, must be right, and lets its client also see
-the private matters it filed. Filing needs a key from ``OPEN311_API_KEYS``.
+Reading needs no key (the spec's list is public) and then shows only the
+public view, with no resident's words and no names
+(:func:`backend.open311.public_record`); a key, when given, must be right,
+and shows its client the requests it filed in full, private matters
+included. Filing needs a key from ``OPEN311_API_KEYS``. Reading and filing
+spend the same per-address token bucket (``open311``); over it the answer is
+an Open311 error with status 429 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -23,11 +27,10 @@ from backend.open311 import (
     Open311Error,
     bad,
     client_for_key,
-    department_names,
     file_request,
     find_requests,
     now_utc,
-    request_record,
+    request_records,
     service_definition,
     services,
     to_xml,
@@ -73,6 +76,31 @@ def _error(fmt: str, exc: Open311Error) -> Response:
     return _answer(fmt if fmt in FORMATS else "json", body, "errors", "error", status=exc.status)
 
 
+_spend = limit("open311")
+
+
+async def allowance(request: Request) -> int:
+    """0 when this address may call now, else the seconds it must wait (the ``open311`` bucket).
+
+    A dependency rather than the limiter's own, so that a refusal is an
+    Open311 error in the format asked for, like every other refusal here.
+    """
+    try:
+        await _spend(request)
+    except HTTPException as exc:
+        if exc.status_code != 429:
+            raise
+        return int((exc.headers or {}).get("Retry-After", "1"))
+    return 0
+
+
+def _too_fast(fmt: str, wait: int) -> Response:
+    exc = Open311Error(429, f"请求太频繁，请 {wait} 秒后再试 / too many requests, retry after {wait} seconds")
+    response = _error(fmt, exc)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _client(request: Request, key: str | None) -> str | None:
     """The client of a key given on a read; a wrong key is refused rather than ignored."""
     if not key:
@@ -101,9 +129,11 @@ def define_service(service_code: str, fmt: str) -> Response:
         return _error(fmt, exc)
 
 
-@router.post("/requests.{fmt}", dependencies=[Depends(limit("open311"))])
-async def create_request(fmt: str, request: Request) -> Response:
+@router.post("/requests.{fmt}")
+async def create_request(fmt: str, request: Request, wait: int = Depends(allowance)) -> Response:
     """File a request (form-encoded, as the spec has it) and answer its ticket number."""
+    if wait:
+        return _too_fast(fmt, wait)
     try:
         _format(fmt)
         form: dict[str, str] = {}
@@ -142,8 +172,10 @@ async def create_request(fmt: str, request: Request) -> Response:
 
 
 @router.get("/requests.{fmt}")
-def list_requests(fmt: str, request: Request) -> Response:
+def list_requests(fmt: str, request: Request, wait: int = Depends(allowance)) -> Response:
     """Requests by id, code, status and date window; newest first, at most 1000."""
+    if wait:
+        return _too_fast(fmt, wait)
     try:
         _format(fmt)
         # A filter given several times (service_code=road&service_code=traffic) counts as a comma list.
@@ -152,16 +184,19 @@ def list_requests(fmt: str, request: Request) -> Response:
         table = default_table()
         with request.app.state.sessions.begin() as session:
             tickets = find_requests(session=session, table=table, query=query, client=client, now=now_utc())
-            departments = department_names(session)
-            body = [request_record(table, departments, t) for t in tickets]
+            body = request_records(session=session, table=table, tickets=tickets, client=client)
         return _answer(fmt, body, "service_requests", "request")
     except Open311Error as exc:
         return _error(fmt, exc)
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
-def get_request(service_request_id: str, fmt: str, request: Request, api_key: str | None = None) -> Response:
+def get_request(
+    service_request_id: str, fmt: str, request: Request, api_key: str | None = None, wait: int = Depends(allowance)
+) -> Response:
     """One request as a list of one; a private matter or a malformed id reads as missing."""
+    if wait:
+        return _too_fast(fmt, wait)
     try:
         _format(fmt)
         client = _client(request, api_key)
@@ -176,7 +211,7 @@ def get_request(service_request_id: str, fmt: str, request: Request, api_key: st
             )
             if not tickets:
                 raise Open311Error(404, "没有这个诉求 / no such service request")
-            body = [request_record(table, department_names(session), tickets[0])]
+            body = request_records(session=session, table=table, tickets=tickets[:1], client=client)
         return _answer(fmt, body, "service_requests", "request")
     except Open311Error as exc:
         return _error(fmt, exc)

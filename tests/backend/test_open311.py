@@ -196,9 +196,13 @@ def test_coordinates_alone_are_filed_for_manual_dispatch_and_say_so(client, sess
         ticket = s.scalars(select(Ticket).filter_by(number=answer["service_request_id"])).one()
         assert ticket.needs_dispatch == 1 and ticket.grid_id is None and ticket.department_code == "city-mgmt"
         assert [e.kind for e in ticket.events] == ["created", "needs_dispatch", "open311"]
-    [read] = client.get(f"/open311/v2/requests/{answer['service_request_id']}.json").json()
-    assert (read["lat"], read["long"]) == (31.2304, 121.4737)
+    number = answer["service_request_id"]
+    [read] = client.get(f"/open311/v2/requests/{number}.json", params={"api_key": KEY}).json()
+    assert (read["lat"], read["long"]) == (31.2304, 121.4737)  # the filing client reads what it sent
     assert read["agency_responsible"] == "区城市管理局" and read["status"] == "open"
+    [public] = client.get(f"/open311/v2/requests/{number}.json").json()
+    assert (public["lat"], public["long"], public["address"]) == (None, None, "")  # unrouted: no place at all
+    assert public["status_notes"] == "已受理，等待社区派单"
 
 
 def test_a_caller_without_account_is_one_resident_per_phone_and_the_phone_is_not_the_identity(client, sessions):
@@ -314,7 +318,7 @@ def test_the_spec_list_example_filters_by_window_and_status(client, sessions):
     assert [r["service_request_id"] for r in default] == [road_number, recent, done_number, older]
     closed = client.get("/open311/v2/requests.json", params={"status": "closed"}).json()
     assert [(r["service_request_id"], r["status"], r["status_notes"]) for r in closed] == [
-        (done_number, "closed", "已修好")
+        (done_number, "closed", "已办结，等待居民评价")  # the lifecycle's words, not the staff's note
     ]
     by_code = client.get("/open311/v2/requests.json", params={"service_code": "road"}).json()
     assert [r["service_request_id"] for r in by_code] == [road_number]
@@ -337,7 +341,8 @@ def test_one_request_reads_as_a_list_of_one_in_district_time(client, sessions):
     record = body[0]
     assert record["service_request_id"] == number and record["service_code"] == "elevator"
     assert record["service_name"] == "电梯" and record["status"] == "open"
-    assert record["status_notes"] == "派给网格员 王丽" and record["address"] == "枫林苑3号楼"
+    assert record["status_notes"] == "已派单，由网格办理" and record["address"] == "枫林苑3号楼"  # no name
+    assert record["description"] == ""  # nothing published yet
     assert record["requested_datetime"] == "2026-11-20T09:30:00+08:00"
     assert record["expected_datetime"] == default_table().deadline("elevator", now).isoformat(timespec="seconds")
     assert record["expected_datetime"].endswith("+08:00")
@@ -350,18 +355,29 @@ def test_one_request_reads_as_a_list_of_one_in_district_time(client, sessions):
     assert ticket_count(sessions) == 1
 
 
-def test_a_chat_ticket_shows_with_the_phone_masked_and_nothing_personal(client, sessions):
+def test_a_chat_ticket_shows_none_of_the_residents_words_until_staff_publish_a_summary(client, sessions):
     now = datetime.now(timezone.utc)
     with sessions.begin() as s:
-        number = file_ticket(
-            s, now=now, description="3号楼电梯坏了，请打13812345678，身份证110101199003071234", phone="13812345678"
-        ).number
+        ticket = file_ticket(
+            s,
+            now=now,
+            description="3号楼电梯坏了，请打13812345678，身份证110101199003071234",
+            place_text="枫林苑3号楼502室",
+            phone="13812345678",
+        )
+        number = ticket.number
     text = client.get(f"/open311/v2/requests/{number}.json").text
     [record] = json.loads(text)
-    assert record["description"] == "3号楼电梯坏了，请打138****5678，身份证110101********1234"
-    assert "13812345678" not in text and "199003071234" not in text
+    assert record["description"] == "" and record["address"] == "枫林苑3号楼"
+    for word in ("电梯坏了", "1381", "5678", "199003071234", "502"):
+        assert word not in text
     xml = client.get(f"/open311/v2/requests/{number}.xml").content.decode()
-    assert "13812345678" not in xml and "138****5678" in xml
+    assert "电梯坏了" not in xml and "5678" not in xml
+
+    with sessions.begin() as s:
+        s.scalars(select(Ticket).filter_by(number=number)).one().public_summary = "枫林苑3号楼电梯停运，502室反映"
+    [record] = client.get(f"/open311/v2/requests/{number}.json").json()
+    assert record["description"] == "枫林苑3号楼电梯停运，***室反映"  # masked again, room numbers too
 
 
 def test_private_matters_are_not_listed_but_the_filing_client_can_follow_its_own(client, sessions):
@@ -392,17 +408,20 @@ def test_injection_strings_are_stored_intact_and_come_back_escaped(client, sessi
     with sessions() as s:
         assert s.scalars(select(Ticket.description).filter_by(number=number)).one() == nasty
 
-    as_json = client.get(f"/open311/v2/requests/{number}.json")
+    as_json = client.get(f"/open311/v2/requests/{number}.json", params={"api_key": KEY})
     assert "<script>" not in as_json.text and "\\u003cscript\\u003e" in as_json.text
     assert as_json.json()[0]["description"] == nasty
 
-    as_xml = client.get(f"/open311/v2/requests/{number}.xml")
+    as_xml = client.get(f"/open311/v2/requests/{number}.xml", params={"api_key": KEY})
     assert b"<script>" not in as_xml.content and b"&lt;script&gt;" in as_xml.content
     record = ET.fromstring(as_xml.content).find("request")
     assert record.findtext("description") == nasty.replace("\x01", "")  # XML 1.0 cannot carry \x01 at all
     assert record.findtext("address").startswith("枫林苑3号楼<b>")
-    listed = ET.fromstring(client.get("/open311/v2/requests.xml").content)
+    listed = ET.fromstring(client.get("/open311/v2/requests.xml", params={"api_key": KEY}).content)
     assert [r.findtext("service_request_id") for r in listed.findall("request")] == [number]
+    assert listed.findtext("request/description") == nasty.replace("\x01", "")
+    public = ET.fromstring(client.get("/open311/v2/requests.xml").content)
+    assert public.findtext("request/description") == "" and public.findtext("request/address") == "枫林苑3号楼"
 
 
 @pytest.mark.parametrize(
