@@ -57,3 +57,28 @@ def test_numbers_inside_json_with_escaped_chinese_are_masked():
         assert number not in masked
     assert "320102********6633" in masked and "137****2198" in masked
     assert json.loads(masked)["text"].startswith("身份证320102********6633")
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("3栋502室漏水", "3栋***室漏水"),
+        ("3号楼2单元1101，电梯坏了", "3号楼2单元***，电梯坏了"),
+        ("502房的空调滴水", "***房的空调滴水"),
+        ("12-3-1502门口", "12-3-***门口"),
+        ("交了1000房租，住3号楼", "交了1000房租，住3号楼"),  # an amount and a building are no room
+    ],
+)
+def test_room_numbers_are_masked_only_for_readers_who_are_not_staff(raw, masked):
+    assert mask_text(raw, rooms=True) == masked
+    assert mask_text(raw) == raw  # staff see the room
+
+
+def test_chinese_text_escaped_in_json_is_masked_and_stays_valid_json():
+    """A tracker event logged with every Chinese character escaped: numerals and names are masked all the same."""
+    import json
+
+    logged = json.dumps({"text": "我叫张小明，电话幺三八一二三四五六七八", "ts": 1733462400.123456})
+    masked = mask_text(logged)
+    assert json.loads(masked) == {"text": "我叫张**，电话幺三八****五六七八", "ts": 1733462400.123456}
+    assert masked.isascii() and mask_text(masked) == masked
