@@ -27,6 +27,7 @@ from backend.models.review import ReviewCursor, ReviewItem
 from backend.models.telegram import TelegramUpdate
 from backend.models.tickets import Ticket, TicketEvent, TicketFollower, TicketSequence
 from backend.models.training import ModelVersion, TrainingJob
+from backend.models.visitors import VisitorSession
 
 __all__ = [
     "AuditEntry",
@@ -62,4 +63,5 @@ __all__ = [
     "TicketFollower",
     "TicketSequence",
     "TrainingJob",
+    "VisitorSession",
 ]

@@ -5,6 +5,10 @@ as the cookie's visitor, and returns the answers. When Rasa gives no answer
 (the action server is down, an action failed, Rasa restarts) the visitor is
 told the system is busy, the message stays pending, and the worker retries
 it; the page polls ``/api/chat/updates`` until the answers arrive.
+
+Who the visitor is comes from :mod:`backend.web.identity`: the page hands
+out a cookie (limited per client address), reads never create anything, and
+the visitor's record and resident are created by their first message.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, StrictStr
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import messages
@@ -25,10 +30,10 @@ from backend.models.base import utcnow
 from backend.models.chat import PENDING, ChatReply
 from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
-from backend.services.residents import get_or_create_resident
+from backend.services.residents import find_resident, get_or_create_resident
 from backend.web.errors import NOT_JSON, STORE_DOWN, TOO_FAST, problem, refusal
-from backend.web.identity import ensure_visitor, rasa_sender, visitor_id
-from backend.web.rate_limits import limit
+from backend.web.identity import lookup, new_token, rasa_sender, remember, resolve, set_cookie, start, visitor_id
+from backend.web.rate_limits import limit, too_fast, wait_for
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +124,47 @@ PAGE_TEXTS = {
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def chat_page(request: Request) -> Response:
-    """The chat page; issues the visitor cookie on the first visit."""
+async def chat_page(request: Request) -> Response:
+    """The chat page; hands out a visitor cookie on the first visit, within the new-visitor limit.
+
+    Over the limit the page is still served, without a cookie: the visitor
+    can read it, and their first message gets one when the limit allows, or
+    a 429 asking them to wait.
+    """
     response = request.app.state.templates.TemplateResponse(
         request, "chat.html", {"csrf": CSRF_HEADER_VALUE, "texts": PAGE_TEXTS}
     )
-    ensure_visitor(request, response)
+    found = lookup(request, response)
+    if found is None and await wait_for(request, "visitors") == 0:
+        set_cookie(request, response, new_token())
     return response
+
+
+async def sending_visitor(request: Request, response: Response) -> str:
+    """The sending visitor's stable id; their record and resident are created with their first message.
+
+    A request without a valid cookie is a new visitor and spends a token of
+    its address's new-visitor limit (429 when there is none).
+    """
+    sessions = request.app.state.sessions
+    found = lookup(request, response)
+    if found is not None and found.visitor is not None and found.resident_id is not None:
+        return found.visitor
+    try:
+        if found is None:
+            wait = await wait_for(request, "visitors")
+            if wait > 0:
+                raise too_fast(wait, messages.TOO_MANY_VISITORS)
+        with sessions.begin() as session:
+            started = start(request, response, session, found)
+        remember(request, started)
+        return str(started.visitor)
+    except IntegrityError:  # the same cookie's first two messages at once: the other one made the record
+        with sessions.begin() as session:
+            found = resolve(request, session, response)
+        if found is None or found.visitor is None:
+            raise
+        return found.visitor
 
 
 @router.post(
@@ -133,7 +172,7 @@ def chat_page(request: Request) -> Response:
     response_model=ChatUpdate,
     tags=["chat"],
     responses={400: NOT_JSON, 403: NOT_SAME_ORIGIN, 422: REFUSED_TEXT, 429: TOO_FAST, 503: STORE_DOWN},
-    dependencies=[Depends(limit("chat"))],
+    dependencies=[Depends(limit("chat", "chat_address"))],
 )
 async def send_message(
     body: OutgoingText,
@@ -149,7 +188,7 @@ async def send_message(
     not missed.
     """
     _require_same_origin(x_requested_with)
-    visitor = ensure_visitor(request, response)
+    visitor = await sending_visitor(request, response)
     return await _store_and_deliver(request, rasa_sender(visitor), body.text, after)
 
 
@@ -158,7 +197,7 @@ async def send_message(
     response_model=ChatUpdate,
     tags=["chat"],
     responses={403: NOT_SAME_ORIGIN, 422: REFUSED_TEXT, 429: TOO_FAST, 503: STORE_DOWN},
-    dependencies=[Depends(limit("photos"))],
+    dependencies=[Depends(limit("photos", "chat_address"))],
 )
 async def send_photo(
     request: Request,
@@ -173,7 +212,7 @@ async def send_photo(
     progress or the visitor's latest open ticket.
     """
     _require_same_origin(x_requested_with)
-    visitor = ensure_visitor(request, response)
+    visitor = await sending_visitor(request, response)
     data = await request.body()
     try:
         with request.app.state.sessions.begin() as session:
@@ -203,8 +242,8 @@ def get_photo(token: str, request: Request) -> FileResponse:
     if visitor is None:
         raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
     with request.app.state.sessions() as session:
-        resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
-        photo = photo_of(session=session, resident=resident, token=token)
+        resident = find_resident(session=session, channel="web", sender_id=visitor)
+        photo = photo_of(session=session, resident=resident, token=token) if resident is not None else None
         if photo is None:
             raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
         path = request.app.state.settings.upload_dir / str(photo.path)
@@ -246,10 +285,16 @@ async def _store_and_deliver(request: Request, sender: str, text: str, after: in
     return _update(report.read if report.read is not None else [], report.pending)
 
 
+def _reader(request: Request, response: Response) -> str | None:
+    """The reading visitor's stable id (their record kept up to date), or ``None``: nothing is created."""
+    found = lookup(request, response)
+    return found.visitor if found is not None else None
+
+
 @router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
-def updates(request: Request, after: int = 0) -> ChatUpdate:
+def updates(request: Request, response: Response, after: int = 0) -> ChatUpdate:
     """Replies newer than ``after`` for this visitor, and how many messages still wait."""
-    visitor = visitor_id(request)
+    visitor = _reader(request, response)
     if visitor is None:
         return ChatUpdate(replies=[], pending=0)
     sender = rasa_sender(visitor)
@@ -259,10 +304,16 @@ def updates(request: Request, after: int = 0) -> ChatUpdate:
     return _update(replies, pending)
 
 
-@router.get("/api/chat/history", response_model=ChatHistory, tags=["chat"])
-def history(request: Request) -> ChatHistory:
+@router.get(
+    "/api/chat/history",
+    response_model=ChatHistory,
+    tags=["chat"],
+    responses={429: TOO_FAST},
+    dependencies=[Depends(limit("history"))],
+)
+def history(request: Request, response: Response) -> ChatHistory:
     """The visitor's recent conversation, so a reload shows where they were."""
-    visitor = visitor_id(request)
+    visitor = _reader(request, response)
     if visitor is None:
         return ChatHistory(items=[], pending=0)
     sender = rasa_sender(visitor)

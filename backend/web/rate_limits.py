@@ -3,7 +3,16 @@
 Each public entry point gets a token bucket per caller — the web chat per
 visitor (its signed cookie, else its address), the triage API and Open311
 per client address — with a burst for a person typing fast and a steady
-rate no person keeps up. Over the limit the answer is 429 with
+rate no person keeps up. Because a cookie is free to ask for, the chat has
+buckets per client address too: new visitors (cookies handed out), all
+chat messages and photos together, and history reads; several residents
+behind one address (an office, a carrier's NAT) fit in them, one caller
+rotating cookies does not multiply its allowance. The address is
+``request.client.host``, which the server takes from ``X-Forwarded-For``
+only for proxies named in its configuration. Loopback is not limited per
+address: it is this machine (the benchmark, the end-to-end tests) or a proxy
+on it that is not named as one, where every resident would share one
+allowance; a warning says so the first time. Over the limit the answer is 429 with
 ``Retry-After`` and a Chinese explanation; the chat page puts the text
 back into the input box, so nothing typed is lost.
 
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -37,7 +47,8 @@ import redis.asyncio
 import redis.exceptions
 from fastapi import HTTPException, Request
 
-from backend.web.identity import visitor_id
+from backend import messages
+from backend.web.identity import cookie_key
 
 logger = logging.getLogger(__name__)
 
@@ -178,9 +189,21 @@ def _address(request: Request) -> str:
 
 
 def by_visitor(request: Request) -> str:
-    """The web chat's caller: the visitor cookie, or the address before it has one."""
-    visitor = visitor_id(request)
-    return f"visitor:{visitor}" if visitor else f"address:{_address(request)}"
+    """The web chat's caller: the visitor cookie (its signature checked, nothing looked up), else its address."""
+    key = cookie_key(request)
+    return f"visitor:{key}" if key else f"address:{_address(request)}"
+
+
+# Per-address buckets of the chat, which loopback is not held to (see the module's docstring).
+CHAT_ADDRESS_SCOPES = frozenset({"chat_address", "history", "visitors"})
+_loopback_warned: list[bool] = []
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def by_address(request: Request) -> str:
@@ -191,6 +214,9 @@ def by_address(request: Request) -> str:
 KEYS: dict[str, Callable[[Request], str]] = {
     "chat": by_visitor,
     "photos": by_visitor,
+    "chat_address": by_address,
+    "history": by_address,
+    "visitors": by_address,
     "triage": by_address,
     "open311": by_address,
 }
@@ -199,6 +225,9 @@ KEYS: dict[str, Callable[[Request], str]] = {
 LIMITS = {  # scope: (the chat's per-minute rate times this fraction, rounded down; burst)
     "chat": ((1, 1), 20),
     "photos": ((1, 3), 5),
+    "chat_address": ((3, 1), 60),  # every message and photo from one address, whatever its cookies
+    "history": ((1, 1), 20),
+    "visitors": ((1, 3), 10),  # new visitor cookies handed out to one address
     "triage": ((4, 1), 30),
     "open311": ((4, 1), 30),
 }
@@ -208,7 +237,9 @@ def install(app: Any, per_minute: int, redis_url: str = "") -> None:
     """Give the app its limiters: ``per_minute`` chat messages per visitor (0: no limits).
 
     The others follow from it: photos a third of it, the triage API and
-    Open311 (a platform's tool calling) four times it. With ``redis_url``
+    Open311 (a platform's tool calling) four times it; per address, chat
+    messages three times it (burst 60), history reads as many (burst 20) and
+    new visitors a third of it (burst 10). With ``redis_url``
     they are shared by every web process through Redis.
     """
     limits: dict[str, Limiter] = {}
@@ -224,19 +255,41 @@ def install(app: Any, per_minute: int, redis_url: str = "") -> None:
     app.state.rate_limits = limits
 
 
-def limit(scope: str) -> Callable[[Request], Awaitable[None]]:
-    """A FastAPI dependency that refuses (429) a caller over the app's ``scope`` limit."""
-    key = KEYS[scope]
+async def wait_for(request: Request, scope: str) -> float:
+    """Spend one of the caller's ``scope`` tokens: 0 when allowed, else the seconds to wait."""
+    limiter = getattr(request.app.state, "rate_limits", {}).get(scope)
+    if limiter is None:
+        return 0.0
+    if scope in CHAT_ADDRESS_SCOPES and _is_loopback(_address(request)):
+        if not _loopback_warned:
+            _loopback_warned.append(True)
+            logger.warning(
+                "chat requests from loopback are not limited per address; if a proxy on this machine forwards "
+                "residents, name it in TRUSTED_PROXIES so each resident's own address counts"
+            )
+        return 0.0
+    return await limiter.take(KEYS[scope](request))
+
+
+def too_fast(wait: float, text: str = messages.TOO_FAST_CHAT) -> HTTPException:
+    """The 429 for a caller who must wait ``wait`` seconds, ``text`` telling them how long."""
+    seconds = max(1, math.ceil(wait))
+    return HTTPException(status_code=429, detail=text.format(seconds=seconds), headers={"Retry-After": str(seconds)})
+
+
+def limit(*scopes: str) -> Callable[[Request], Awaitable[None]]:
+    """A FastAPI dependency that refuses (429) a caller over any of the app's ``scopes`` limits.
+
+    The scopes are checked in order and the first refusal stops: a refused
+    message spends no token of the later ones.
+    """
+    for scope in scopes:
+        KEYS[scope]  # an unknown scope fails when the route is declared, not at the first request
 
     async def check(request: Request) -> None:
-        limiter = getattr(request.app.state, "rate_limits", {}).get(scope)
-        wait = await limiter.take(key(request)) if limiter is not None else 0.0
-        if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise HTTPException(
-                status_code=429,
-                detail=f"您发得太快了，请等 {seconds} 秒再发。刚才那条没有发出，内容还在输入框里。",
-                headers={"Retry-After": str(seconds)},
-            )
+        for scope in scopes:
+            wait = await wait_for(request, scope)
+            if wait > 0:
+                raise too_fast(wait)
 
     return check

@@ -137,7 +137,15 @@ def test_photo_and_api_limits_follow_the_chat_limit_rounded_down(database_url, t
     )
     limits = create_app(settings).state.rate_limits
     per_minute = {scope: round(limiter.rate * 60, 6) for scope, limiter in limits.items()}
-    assert per_minute == {"chat": 20, "photos": 6, "triage": 80, "open311": 80}
+    assert per_minute == {
+        "chat": 20,
+        "photos": 6,
+        "chat_address": 60,
+        "history": 20,
+        "visitors": 6,
+        "triage": 80,
+        "open311": 80,
+    }
 
 
 @needs_redis
@@ -150,6 +158,9 @@ def test_with_redis_url_set_the_app_limits_through_redis(database_url, tmp_path)
     assert {type(v) for v in limits.values()} == {SharedSenderLimiter} and set(limits) == {
         "chat",
         "photos",
+        "chat_address",
+        "history",
+        "visitors",
         "triage",
         "open311",
     }
@@ -165,3 +176,19 @@ def test_the_limits_can_be_turned_off(database_url, tmp_path):
 def test_the_check_runs_on_the_event_loop_not_in_a_worker_thread():
     """FastAPI runs a plain-function dependency in its thread pool: a thread hand-over for every message."""
     assert all(inspect.iscoroutinefunction(limit(scope)) for scope in ("chat", "photos", "triage", "open311"))
+
+
+def test_loopback_is_not_limited_per_address_but_each_visitor_still_is(client):
+    """Loopback is this machine (the benchmark, the e2e tests) or an unnamed proxy in front of every resident."""
+    here = TestClient(client.app, client=("127.0.0.1", 50000))
+    handed_out = 0
+    for _ in range(15):  # over the 10 new visitors a non-loopback address may have at once
+        browser = TestClient(client.app, client=("127.0.0.1", 50000))
+        handed_out += "sst_visitor" in browser.get("/").cookies
+    assert handed_out == 15
+    here.get("/")
+    codes = [
+        here.post("/api/chat/messages", json={"text": f"{i}"}, headers={"X-Requested-With": "santong"}).status_code
+        for i in range(22)
+    ]
+    assert codes[:20] == [200] * 20 and set(codes[20:]) == {429}  # the visitor's own bucket still holds
