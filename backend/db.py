@@ -17,20 +17,22 @@ from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from backend.private_files import create_private_file
+
 logger = logging.getLogger(__name__)
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """Create an engine in SQLAlchemy 2.0 style.
 
-    For SQLite the parent folder is created, foreign keys are enforced and the
+    For SQLite the file is created owner-only (with its folder), foreign keys are enforced and the
     journal is WAL with a busy timeout, so the web app, the worker and the
     action server can share one file without "database is locked" at once.
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(url.database))  # 0600 even in a process that kept a permissive umask
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
         if url.database and url.database != ":memory:":
             # SQLAlchemy 1.4 opens a new connection for every session on a SQLite file (NullPool), and

@@ -9,13 +9,15 @@ directly and Ctrl-C stops everything.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
-from backend.settings import PROJECT_ROOT, Settings
+from backend.settings import PROJECT_ROOT, ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +102,7 @@ def serve_rasa(settings: Settings) -> None:
             "backend.run_masked",  # phones and ID numbers masked in Rasa's logs (it logs message text)
             "rasa",
             "run",
-            "--enable-api",
-            "--auth-token",
-            settings.rasa_token,
+            "--enable-api",  # token and JWT secret added inside the process from RASA_TOKEN: not in `ps`
             "--interface",
             settings.rasa_host,
             "--port",
@@ -146,6 +146,7 @@ def serve_web(settings: Settings) -> None:
     from backend.gc_pauses import freeze
     from backend.web.app import create_app
 
+    forwarded = forwarded_headers(settings)
     check_port(settings.web_host, settings.web_port, "WEB_PORT")
     os.chdir(PROJECT_ROOT)
     app = create_app(settings)
@@ -158,7 +159,35 @@ def serve_web(settings: Settings) -> None:
         port=settings.web_port,
         log_level=settings.log_level.lower(),
         ws="none",
+        **forwarded,
     )
+
+
+def forwarded_headers(settings: Settings) -> dict[str, Any]:
+    """The options of uvicorn for ``X-Forwarded-For``/``-Proto``: believed only from ``TRUSTED_PROXIES``.
+
+    uvicorn by default takes the client address from ``X-Forwarded-For``
+    when the connection comes from 127.0.0.1 (or ``FORWARDED_ALLOW_IPS``):
+    any local program, or a proxy that passes the header on unchanged, could
+    then choose its address and walk past the per-address limits. Without
+    trusted proxies the header is ignored and the peer's own address counts.
+
+    Raises:
+        ConfigError: an entry is not an address or a network (``*`` is refused: it trusts everyone).
+    """
+    proxies = settings.trusted_proxies
+    for proxy in proxies:
+        if proxy == "*":
+            raise ConfigError("TRUSTED_PROXIES 不能是 *（那样谁都能冒充地址）/ '*' would let anyone choose its address")
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXIES 里的 {proxy!r} 不是 IP 地址或网段 / is not an IP address or network"
+            ) from None
+    if not proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": ""}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(proxies)}
 
 
 def serve_worker(settings: Settings) -> None:

@@ -3,7 +3,8 @@
 Only real images are kept: the first bytes must be JPEG, PNG, WebP or GIF
 (the declared content type is not trusted), at most 8 MB. Files are named by
 a random token, never by anything the sender chose, so no upload can escape
-the upload directory or overwrite another.
+the upload directory or overwrite another; files and folders are the stack's
+user's alone (:mod:`backend.private_files`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
 from backend.models import Photo, Resident, Ticket
+from backend.private_files import make_private_folder, write_private_bytes
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PER_TICKET = 9
@@ -60,9 +62,9 @@ def save_photo(*, session: Session, resident: Resident, data: bytes, upload_dir:
     content_type, extension = kind
     token = "P" + secrets.token_urlsafe(18)
     day_dir = upload_dir / now.strftime("%Y%m")
-    day_dir.mkdir(parents=True, exist_ok=True)
+    make_private_folder(day_dir)
     path = day_dir / f"{token}.{extension}"
-    path.write_bytes(data)
+    write_private_bytes(path, data)  # 0600 in 0700 folders: a resident's photo is nobody else's to read
     photo = Photo(
         token=token,
         resident_id=resident.id,

@@ -13,11 +13,13 @@ from pathlib import Path
 import httpx
 
 from backend.model_store import ensure_model, model_path
+from backend.rasa_auth import RasaAuth
 from backend.settings import PROJECT_ROOT, load_settings
 from tests.e2e.stack import Stack, free_port
 from tests.fake_bot_api import TOKEN, FakeBotAPI
 
 SERVICES = PROJECT_ROOT / "scripts" / "test-services.sh"
+BARE_TOKEN = "bench"  # the bare server's API token: a throwaway server, but passed as the stack's is
 
 
 def production_services() -> tuple[str, str]:
@@ -38,7 +40,7 @@ def _wait_for_rasa(url: str, token: str, name: str, stack: Stack) -> None:
         if stack.procs[name].poll() is not None:
             raise RuntimeError(f"{name} exited:\n{stack.log(name)}")
         try:
-            if httpx.get(f"{url}/status", params={"token": token}, timeout=2).json().get("model_file"):
+            if httpx.get(f"{url}/status", headers=RasaAuth(token).headers(), timeout=2).json().get("model_file"):
                 return
         except (httpx.HTTPError, ValueError):
             pass
@@ -105,20 +107,22 @@ class BareRasaServer:
         )
         log = (self.workdir / "bare-rasa.log").open("ab")
         launcher = ["-m", "backend.run_masked", "rasa"] if self.speedups else ["-m", "rasa"]
-        command = [sys.executable, *launcher, "run", "--enable-api", "--auth-token", "bench"]
+        command = [sys.executable, *launcher, "run", "--enable-api"]
+        if not self.speedups:  # stock Rasa reads its token from the command line only; backend.run_masked adds it
+            command += ["--auth-token", BARE_TOKEN]
         command += ["--interface", "127.0.0.1", "--port", str(self.port)]
         command += ["--model", str(model_path(settings.model_dir)), "--endpoints", str(endpoints)]
         self.proc = subprocess.Popen(
             command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             # CRITICAL: each custom action's failure would be logged with its traceback, a cost the stack has not.
-            env={**os.environ, "PYTHONWARNINGS": "ignore", "LOG_LEVEL": "CRITICAL"},
+            env={**os.environ, "PYTHONWARNINGS": "ignore", "LOG_LEVEL": "CRITICAL", "RASA_TOKEN": BARE_TOKEN},
         )  # fmt: skip
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bare Rasa exited: see {self.workdir / 'bare-rasa.log'}")
             try:
-                if httpx.get(f"{self.url}/status?token=bench", timeout=2).json().get("model_file"):
+                if httpx.get(f"{self.url}/status", params={"token": BARE_TOKEN}, timeout=2).json().get("model_file"):
                     return
             except (httpx.HTTPError, ValueError):
                 pass

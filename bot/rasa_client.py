@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from backend.rasa_auth import RasaAuth
 from backend.rasa_connections import close_connection_pool, connection_pool
 
 logger = logging.getLogger(__name__)
@@ -44,19 +45,19 @@ class RasaClient:
 
     Args:
         base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``, or several, comma-separated.
-        token: Rasa's HTTP API token, for ``/model/parse``.
+        token: ``RASA_TOKEN``, for ``/model/parse`` (sent as a short-lived JWT in a header, never in the URL).
         timeout: seconds to wait for the whole turn (actions included).
     """
 
     def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 30.0):
-        self._token = token
+        self._auth = RasaAuth(token)
         self._urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
         if not self._urls:
             raise ValueError("RASA_URL is empty: give the Rasa server's URL (or several, comma-separated)")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._turns = itertools.count()
 
-    async def _post(self, path: str, body: dict[str, Any], params: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """POST to the next server in turn (on a refused connection, to the one after it): status and JSON.
 
         Raises:
@@ -68,7 +69,7 @@ class RasaClient:
             for offset in range(len(self._urls)):
                 url = self._urls[(first + offset) % len(self._urls)]
                 try:
-                    async with session.post(url + path, json=body, params=params) as response:
+                    async with session.post(url + path, json=body, headers=headers) as response:
                         if response.status != 200:
                             return response.status, None
                         try:
@@ -102,8 +103,7 @@ class RasaClient:
         Raises:
             RasaUnavailable: no connection or an error status.
         """
-        params = {"token": self._token} if self._token else None
-        status, result = await self._post("/model/parse", {"text": text}, params=params)
+        status, result = await self._post("/model/parse", {"text": text}, headers=self._auth.headers())
         if status != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {status} to /model/parse")
         if not isinstance(result, dict):

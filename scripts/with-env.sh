@@ -5,6 +5,9 @@
 # everything else live in backend/settings.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Databases, uploads, logs and secrets hold residents' data: whatever the stack creates is the
+# owner's alone (0600 files, 0700 folders). backend/private_files.py sets the same in every process.
+umask 077
 
 load_env_file() {
   local file=$1 line key value

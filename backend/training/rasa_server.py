@@ -1,7 +1,9 @@
 """Rasa's HTTP API for the model: which one is loaded, and swapping in another.
 
-Rasa runs with ``--enable-api --auth-token``; every call here sends the
-token. ``PUT /model`` loads the new archive and replaces the agent in the
+Rasa runs with ``--enable-api`` and a JWT secret derived from ``RASA_TOKEN``;
+every call here sends a short-lived JWT in the ``Authorization`` header
+(:mod:`backend.rasa_auth`), never the token in the URL, where the request
+log line (``HTTP Request: GET …``) would show it. ``PUT /model`` loads the new archive and replaces the agent in the
 running server: requests that arrive while it loads wait and are answered
 (by the old agent until the new one is in place), so no message is lost and
 nobody restarts anything.
@@ -14,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from backend.rasa_auth import RasaAuth
+
 
 class RasaServerError(Exception):
     """The Rasa server could not be reached or refused the request."""
@@ -24,22 +28,19 @@ class RasaServer:
 
     Args:
         base_url: e.g. ``http://127.0.0.1:5005``.
-        token: the server's ``--auth-token`` (``RASA_TOKEN``).
+        token: ``RASA_TOKEN``, whose derived secret signs the JWT each request carries.
         timeout: seconds; loading a model takes a few seconds, more on a busy machine.
     """
 
     def __init__(self, base_url: str, token: str | None, *, timeout: float = 180.0):
         self.base_url = base_url.rstrip("/")
-        self._token = token
+        self._auth = RasaAuth(token)
         self._timeout = timeout
-
-    def _params(self) -> dict[str, str]:
-        return {"token": self._token} if self._token else {}
 
     def status(self) -> dict[str, Any]:
         """``GET /status``: the loaded model's file and id."""
         try:
-            response = httpx.get(f"{self.base_url}/status", params=self._params(), timeout=10)
+            response = httpx.get(f"{self.base_url}/status", headers=self._auth.headers(), timeout=10)
         except httpx.HTTPError as exc:
             raise RasaServerError(f"连不上 Rasa 服务器 {self.base_url}（{type(exc).__name__}）") from exc
         if response.status_code != 200:
@@ -59,7 +60,7 @@ class RasaServer:
         try:
             response = httpx.put(
                 f"{self.base_url}/model",
-                params=self._params(),
+                headers=self._auth.headers(),
                 json={"model_file": str(archive.resolve())},
                 timeout=self._timeout,
             )

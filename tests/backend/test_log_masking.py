@@ -51,3 +51,35 @@ def test_the_masked_runner_masks_a_module_that_sets_up_its_own_logging(tmp_path)
     ).stdout  # fmt: skip
     assert "139****5678" in out and "110101********4578" in out and "argv ['--port', '1']" in out
     assert PHONE not in out and ID_CARD not in out
+
+
+def test_credentials_are_masked_in_messages_and_in_extra_fields(tmp_path):
+    """Rasa's token in a request line (Sanic's access log passes it as ``extra``), bearer values, CLI options."""
+    (tmp_path / "talky.py").write_text(
+        "import logging, sys\n"
+        "if __name__ == '__main__':\n"
+        "    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s', force=True)\n"
+        "    access = logging.getLogger('sanic.access')\n"
+        "    access.addHandler(logging.StreamHandler(sys.stdout))\n"
+        "    access.handlers[-1].setFormatter(logging.Formatter('[%(host)s] %(request)s %(status)d'))\n"
+        "    access.propagate = False\n"
+        "    line = {'host': '127.0.0.1', 'request': 'GET http://r/status?token=Tk-SECRET1', 'status': 200}\n"
+        "    access.info('', extra=line)\n"
+        "    logging.getLogger('httpx').info('HTTP Request: GET %s', 'http://r/model?x=1&token=Tk-SECRET2')\n"
+        "    logging.info('headers %s', {'Authorization': 'Bearer eyJ0.eyJ1.SECRET3'})\n"
+        "    logging.info('argv rasa run --auth-token Tk-SECRET4 --jwt-secret SECRET5 --port 5005')\n"
+        "    logging.info('POST https://api.telegram.org/bot123:SECRET6-x/getUpdates')\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{tmp_path}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "backend.run_masked", "talky"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "SECRET" not in out, out
+    assert "[127.0.0.1] GET http://r/status?token=*** 200" in out
+    assert "http://r/model?x=1&token=***" in out and "Bearer ***" in out and "--port 5005" in out

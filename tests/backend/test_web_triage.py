@@ -1,9 +1,11 @@
 import json
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.rasa_auth import jwt_secret
 from backend.web.app import create_app
 from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
@@ -16,7 +18,11 @@ def nlu():
     def handler(request: httpx.Request) -> httpx.Response:
         if state["down"]:
             return httpx.Response(500)
-        state["seen"].append((request.url.params.get("token"), json.loads(request.content)["text"]))
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        claims = jwt.decode(bearer, jwt_secret("tok"), algorithms=["HS256"]) if bearer else {}
+        state["seen"].append(
+            (request.url.params.get("token"), claims.get("user", {}).get("role"), json.loads(request.content)["text"])
+        )
         return httpx.Response(200, json={"intent": {"name": "elevator", "confidence": 0.93}, "entities": []})
 
     state["handler"] = handler
@@ -52,7 +58,7 @@ def test_triage_returns_the_documented_shape(client, nlu):
         "immediate",
     )
     assert body["entities"]["building"] == 3
-    assert nlu["seen"] == [("tok", "三号楼电梯又坏了")]
+    assert nlu["seen"] == [(None, "admin", "三号楼电梯又坏了")]  # a signed JWT in the header, no token in the URL
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\x00\x01"])
@@ -65,7 +71,7 @@ def test_empty_input_asks_for_the_problem_without_calling_rasa(client, nlu, text
 def test_a_5000_character_message_is_cut_for_classification(client, nlu):
     r = client.post("/api/triage", json={"text": "电梯" * 2500})
     assert r.status_code == 200
-    assert len(nlu["seen"][0][1]) == 500
+    assert len(nlu["seen"][0][-1]) == 500
 
 
 def test_rasa_down_is_a_503_with_a_chinese_message(client, nlu):

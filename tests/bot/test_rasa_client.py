@@ -6,8 +6,10 @@ import asyncio
 import json
 
 import httpx
+import jwt
 import pytest
 
+from backend.rasa_auth import jwt_secret
 from backend.rasa_connections import connection_pool
 from bot.rasa_client import RasaClient, RasaUnavailable
 from tests.rasa_stub import RasaStub, refused_url
@@ -19,12 +21,14 @@ class Server:
     def __init__(self, name: str) -> None:
         self.name = name
         self.seen: list[dict] = []
+        self.authorization: list[str | None] = []
         self.hang = False
         self.answer: httpx.Response | None = None
         self.stub = RasaStub(self.handle)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         self.seen.append({"path": request.url.path, "query": dict(request.url.params), **json.loads(request.content)})
+        self.authorization.append(request.headers.get("authorization"))
         if self.hang:
             await asyncio.sleep(2)
         if self.answer is not None:
@@ -100,12 +104,16 @@ async def test_an_answer_that_is_no_answer_keeps_the_message(servers, answer, re
         await rasa.send("web:a", "路灯不亮")
 
 
-async def test_parse_sends_the_token_and_returns_rasas_parse(servers, connect):
+async def test_parse_proves_the_token_in_a_header_and_returns_rasas_parse(servers, connect):
     a, _ = servers
     a.answer = httpx.Response(200, json={"intent": {"name": "streetlight", "confidence": 0.9}, "entities": []})
-    rasa = connect(a.stub.url, token="tok")
+    rasa = connect(a.stub.url, token="rasa-api-token")
     assert (await rasa.parse("路灯不亮"))["intent"]["name"] == "streetlight"
-    assert a.seen == [{"path": "/model/parse", "query": {"token": "tok"}, "text": "路灯不亮"}]
+    assert a.seen == [{"path": "/model/parse", "query": {}, "text": "路灯不亮"}]  # no token in the URL
+    scheme, _, signed = (a.authorization[0] or "").partition(" ")
+    claims = jwt.decode(signed, jwt_secret("rasa-api-token"), algorithms=["HS256"])  # what Rasa's --jwt-secret checks
+    assert scheme == "Bearer" and claims["user"]["role"] == "admin"
+    assert "rasa-api-token" not in a.authorization[0]
     a.answer = httpx.Response(401, json={"message": "no token"})
     with pytest.raises(RasaUnavailable, match="HTTP 401"):
         await rasa.parse("路灯不亮")
