@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -133,6 +135,20 @@ async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> i
     return answered
 
 
+def heartbeat(path: Path, now: datetime | None = None) -> None:
+    """Touch the heartbeat file (owner-only), which the web app's ``/healthz`` reads.
+
+    Written at the top of every round: a worker that died or hangs stops
+    touching it, and ``/healthz`` reports it once the file is older than
+    WORKER_HEARTBEAT_STALE_SECONDS. The file holds the time, for a person
+    reading it; the check uses its modification time.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write((now or utcnow()).isoformat() + "\n")
+
+
 @contextmanager
 def surviving(task: str) -> Iterator[None]:
     """Run one of the worker's tasks so that its failure stops neither the worker nor the other tasks.
@@ -168,6 +184,8 @@ async def run(settings: Settings) -> None:
     training: subprocess.Popen[bytes] | None = None
     try:
         while not stop.is_set():
+            with surviving("heartbeat"):
+                heartbeat(settings.worker_heartbeat_file)
             with surviving("chat retries"):
                 await retry_round(sessions=sessions, rasa=rasa)
             with surviving("notifications"):

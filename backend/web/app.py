@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import OperationalError
 
-from backend import messages
+from backend import messages, photos
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
 from backend.web import (
@@ -36,6 +36,7 @@ from backend.web import (
     console_tickets,
     errors,
     health,
+    middleware,
     open311,
     openapi,
     rate_limits,
@@ -48,6 +49,7 @@ from bot.rasa_client import RasaClient
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
+PHOTO_UPLOAD_PATH = "/api/chat/photos"  # the one route whose body is an image, not JSON or a form
 
 
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -87,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Weak values: a visitor's lock goes when no request of theirs holds it,
     # so the app does not keep one for every visitor it has ever served.
     app.state.sender_locks = weakref.WeakValueDictionary()
-    rate_limits.install(app, settings.rate_limit_per_minute, settings.redis_url)
+    rate_limits.install(app, settings.rate_limit_per_minute, settings.redis_url, settings.rate_limit_exempt)
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(chat.router)
@@ -110,4 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(stats.router)
     app.include_router(open311.router)
+    # Outermost last: the 413 of an oversized body carries the security headers too.
+    app.add_middleware(
+        middleware.BodySizeLimit, limit=settings.max_body_bytes, limits={PHOTO_UPLOAD_PATH: photos.MAX_BYTES}
+    )
+    app.add_middleware(middleware.SecurityHeaders)
     return app

@@ -9,10 +9,10 @@ chat messages and photos together, and history reads; several residents
 behind one address (an office, a carrier's NAT) fit in them, one caller
 rotating cookies does not multiply its allowance. The address is
 ``request.client.host``, which the server takes from ``X-Forwarded-For``
-only for proxies named in its configuration. Loopback is not limited per
-address: it is this machine (the benchmark, the end-to-end tests) or a proxy
-on it that is not named as one, where every resident would share one
-allowance; a warning says so the first time. Over the limit the answer is 429 with
+only for proxies named in its configuration (``TRUSTED_PROXIES``; behind a
+proxy that is not named, every resident shares the proxy's allowance).
+Addresses named in ``RATE_LIMIT_EXEMPT`` (a load test from this machine) are
+not limited per address, each visitor still is. Over the limit the answer is 429 with
 ``Retry-After`` and a Chinese explanation; the chat page puts the text
 back into the input box, so nothing typed is lost.
 
@@ -194,16 +194,18 @@ def by_visitor(request: Request) -> str:
     return f"visitor:{key}" if key else f"address:{_address(request)}"
 
 
-# Per-address buckets of the chat, which loopback is not held to (see the module's docstring).
+# Per-address buckets of the chat, which the addresses of RATE_LIMIT_EXEMPT are not held to.
 CHAT_ADDRESS_SCOPES = frozenset({"chat_address", "history", "visitors"})
-_loopback_warned: list[bool] = []
 
 
-def _is_loopback(host: str) -> bool:
+def _is_exempt(host: str, exempt: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    if not exempt:
+        return False
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return any(address in network for network in exempt)
 
 
 def by_address(request: Request) -> str:
@@ -233,14 +235,15 @@ LIMITS = {  # scope: (the chat's per-minute rate times this fraction, rounded do
 }
 
 
-def install(app: Any, per_minute: int, redis_url: str = "") -> None:
+def install(app: Any, per_minute: int, redis_url: str = "", exempt: tuple[str, ...] = ()) -> None:
     """Give the app its limiters: ``per_minute`` chat messages per visitor (0: no limits).
 
     The others follow from it: photos a third of it, the triage API and
     Open311 (a platform's tool calling) four times it; per address, chat
     messages three times it (burst 60), history reads as many (burst 20) and
     new visitors a third of it (burst 10). With ``redis_url``
-    they are shared by every web process through Redis.
+    they are shared by every web process through Redis. Callers from the
+    ``exempt`` addresses or networks skip the per-address chat buckets.
     """
     limits: dict[str, Limiter] = {}
     if per_minute > 0:
@@ -253,6 +256,7 @@ def install(app: Any, per_minute: int, redis_url: str = "") -> None:
                 else SenderLimiter(per_minute=rate, burst=burst)
             )
     app.state.rate_limits = limits
+    app.state.rate_limit_exempt = tuple(ipaddress.ip_network(item, strict=False) for item in exempt)
 
 
 async def wait_for(request: Request, scope: str) -> float:
@@ -260,13 +264,7 @@ async def wait_for(request: Request, scope: str) -> float:
     limiter = getattr(request.app.state, "rate_limits", {}).get(scope)
     if limiter is None:
         return 0.0
-    if scope in CHAT_ADDRESS_SCOPES and _is_loopback(_address(request)):
-        if not _loopback_warned:
-            _loopback_warned.append(True)
-            logger.warning(
-                "chat requests from loopback are not limited per address; if a proxy on this machine forwards "
-                "residents, name it in TRUSTED_PROXIES so each resident's own address counts"
-            )
+    if scope in CHAT_ADDRESS_SCOPES and _is_exempt(_address(request), request.app.state.rate_limit_exempt):
         return 0.0
     return await limiter.take(KEYS[scope](request))
 

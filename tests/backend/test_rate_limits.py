@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models import ChatMessage
-from backend.settings import load_settings
+from backend.settings import ConfigError, load_settings
 from backend.web.app import create_app
 from backend.web.rate_limits import LoopRedis, SenderLimiter, SharedSenderLimiter, limit
 from bot.rasa_client import RasaClient
@@ -178,17 +178,36 @@ def test_the_check_runs_on_the_event_loop_not_in_a_worker_thread():
     assert all(inspect.iscoroutinefunction(limit(scope)) for scope in ("chat", "photos", "triage", "open311"))
 
 
-def test_loopback_is_not_limited_per_address_but_each_visitor_still_is(client):
-    """Loopback is this machine (the benchmark, the e2e tests) or an unnamed proxy in front of every resident."""
-    here = TestClient(client.app, client=("127.0.0.1", 50000))
-    handed_out = 0
-    for _ in range(15):  # over the 10 new visitors a non-loopback address may have at once
-        browser = TestClient(client.app, client=("127.0.0.1", 50000))
-        handed_out += "sst_visitor" in browser.get("/").cookies
-    assert handed_out == 15
-    here.get("/")
-    codes = [
-        here.post("/api/chat/messages", json={"text": f"{i}"}, headers={"X-Requested-With": "santong"}).status_code
-        for i in range(22)
-    ]
-    assert codes[:20] == [200] * 20 and set(codes[20:]) == {429}  # the visitor's own bucket still holds
+def _cookies_handed_out(app, address: str, tries: int) -> int:
+    return sum("sst_visitor" in TestClient(app, client=(address, 50000)).get("/").cookies for _ in range(tries))
+
+
+def test_loopback_is_limited_per_address_like_any_other(client):
+    """The probe of issue 26 ran on 127.0.0.1: this machine gets no free pass unless configured."""
+    assert _cookies_handed_out(client.app, "127.0.0.1", 15) <= 11
+
+
+def test_an_exempt_address_is_not_limited_per_address_but_each_visitor_still_is(database_url, tmp_path):
+    """RATE_LIMIT_EXEMPT (a load test from this machine) skips the per-address buckets, never the visitor's own."""
+    settings = load_settings(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "k", "RASA_TOKEN": "t", "RATE_LIMIT_PER_MINUTE": "6",
+         "UPLOAD_DIR": str(tmp_path / "uploads"), "RATE_LIMIT_EXEMPT": "127.0.0.0/8"}
+    )  # fmt: skip
+    with TestClient(create_app(settings)) as started:
+        app = started.app
+        assert _cookies_handed_out(app, "127.0.0.1", 15) == 15
+        assert _cookies_handed_out(app, "192.0.2.7", 15) <= 11  # anyone else still is
+        here = TestClient(app, client=("127.0.0.1", 50000))
+        here.get("/")
+        codes = [
+            here.post("/api/chat/messages", json={"text": f"{i}"}, headers={"X-Requested-With": "santong"}).status_code
+            for i in range(22)
+        ]
+        assert codes[:20] == [200] * 20 and set(codes[20:]) == {429}  # the visitor's own bucket still holds
+
+
+def test_an_exempt_entry_that_is_no_address_is_refused_at_start(database_url):
+    with pytest.raises(ConfigError, match="RATE_LIMIT_EXEMPT"):
+        load_settings(
+            {"DATABASE_URL": database_url, "SECRET_KEY": "k", "RASA_TOKEN": "t", "RATE_LIMIT_EXEMPT": "nginx"}
+        )

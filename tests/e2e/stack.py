@@ -83,6 +83,9 @@ class Stack:
                 "WEB_PORT": str(web),
                 "MODEL_DIR": str(model_dir),
                 "UPLOAD_DIR": str(workdir / "uploads"),
+                "WORKER_HEARTBEAT_FILE": str(workdir / "worker.heartbeat"),
+                # every simulated resident comes from this machine: limited per visitor, not per address
+                "RATE_LIMIT_EXEMPT": "127.0.0.1",
                 "PYTHONWARNINGS": "ignore",
             }
         )

@@ -66,7 +66,7 @@ def test_greeting_with_a_button_then_help_in_chromium(page):
     greeting = page.locator(".msg.bot .bubble").nth(1).inner_text()
     assert "三事通" in greeting and "好！" in greeting
     page.locator(".msg.bot .buttons button").first.click()
-    page.wait_for_function("document.querySelector('#log').innerText.includes('诉求分成三类')")
+    page.wait_for_function("() => document.querySelector('#log').innerText.includes('诉求分成三类')")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path: Path = SCREENSHOTS / "chat.png"
     page.screenshot(path=str(path), full_page=True)
@@ -83,7 +83,7 @@ def test_empty_message_gets_a_polite_notice(page):
 
 def test_markup_is_shown_as_text_not_run(page):
     send(page, "<img src=x onerror=alert(1)>")
-    page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2")
+    page.wait_for_function("() => document.querySelectorAll('.msg.bot').length >= 2")
     assert page.locator(".msg.user .bubble").last.inner_text() == "<img src=x onerror=alert(1)>"
     assert page.locator(".msg.user img").count() == 0
 
@@ -116,14 +116,14 @@ ONE_PIXEL_PNG = bytes.fromhex(
 def test_report_in_the_browser_with_a_photo_then_confirm(page):
     send(page, "滨湖路上有个井盖没了，晚上很危险")
     page.get_by_role("button", name="登记工单").click()
-    page.wait_for_function("document.querySelector('#log').innerText.includes('手机号')")
+    page.wait_for_function("() => document.querySelector('#log').innerText.includes('手机号')")
     page.set_input_files("#photo", files=[{"name": "manhole.png", "mimeType": "image/png", "buffer": ONE_PIXEL_PNG}])
-    page.wait_for_function("document.querySelector('#log').innerText.includes('收到照片')")
+    page.wait_for_function("() => document.querySelector('#log').innerText.includes('收到照片')")
     assert page.locator(".msg.user .bubble").last.inner_text() == "[照片]"
     page.locator(".msg.bot .buttons button", has_text="不留电话").last.click()
-    page.wait_for_function("document.querySelector('#log').innerText.includes('照片：1 张')")
+    page.wait_for_function("() => document.querySelector('#log').innerText.includes('照片：1 张')")
     page.locator(".msg.bot .buttons button", has_text="确认").last.click()
-    page.wait_for_function("document.querySelector('#log').innerText.includes('已附照片 1 张')")
+    page.wait_for_function("() => document.querySelector('#log').innerText.includes('已附照片 1 张')")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "report-with-photo.png"), full_page=True)
     assert "GZ" in page.inner_text("#log")

@@ -26,6 +26,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 
 from backend.web.app import create_app
 from bot.rasa_client import RasaClient
@@ -63,7 +64,10 @@ schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=PUBLI
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_public_operation_answers_as_its_schema_says(case):
-    case.call_and_validate()
+    if case.path == "/healthz":  # no action server or worker here: its 503 is the documented, right answer
+        case.call_and_validate(excluded_checks=[not_a_server_error])
+    else:
+        case.call_and_validate()
 
 
 def test_the_public_operations_are_all_tested(api_schema):
