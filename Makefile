@@ -78,7 +78,7 @@ pytest: setup
 pytest-production: setup
 	@scripts/test-services.sh start
 	@set -a; eval "$$(scripts/test-services.sh env)"; set +a; \
-	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/bot tests/security tests/e2e; \
+	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/bot tests/security tests/e2e tests/conversations; \
 	  status=$$?; scripts/test-services.sh stop; exit $$status
 
 conversation-tests: train

@@ -12,6 +12,8 @@ the tickets with a button each (接单, or 办结 once taken); after 接单 come
 "resolve GZ…"}``, which opens ``grid_note_form``: it asks for the one
 thing the step needs (the progress note, the result, the reason), and
 :class:`ActionGridNote` carries it out exactly as the typed command would.
+A typed step without its text ("办结 GZ…") opens the same form, so the
+member's next message is the result, not a new report.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.gridwork.binding import bind, member_for
 from backend.gridwork.commands import parse_command
-from backend.gridwork.work import progress, resolve, take, todo, whistle
+from backend.gridwork.work import progress, resolve, take, ticket_of_grid, todo, whistle
 from backend.models import GridMember, Ticket
 from backend.points.earning import log_volunteer
 from backend.tickets.lifecycle import STATUS_NAMES
@@ -41,6 +43,12 @@ from backend.triage.entities import extract
 # What each ticket step asks for, and the button that starts it.
 NOTE_STEPS = {"progress": ("写进展", "进展情况"), "resolve": ("办结", "办理结果"), "whistle": ("吹哨", "吹哨原因")}
 NOTE_LIMIT = 500
+# The typed command word of each step, and an example of what follows the number.
+TYPED_STEPS = {
+    "progress": ("进展", "已联系维修单位，明天上门"),
+    "resolve": ("办结", "已修好，居民已确认"),
+    "whistle": ("吹哨", "需要职能部门处理"),
+}
 
 
 def note_button(kind: str, number: str) -> dict[str, str]:
@@ -109,14 +117,13 @@ class ActionGridCommand(Action):
                     self._volunteer(dispatcher, tracker, session, member, command.text, command.hours, now)
                     return []
                 if command.kind in NOTE_STEPS and command.number and not command.text.strip():
-                    # "办结 GZ…" with nothing after it: offer the step as a button that asks for the text.
+                    # "办结 GZ…" with nothing after it: the next message is the result (the note form asks for it).
+                    ticket_of_grid(session=session, member=member, number=command.number)
+                    word, example = TYPED_STEPS[command.kind]
                     dispatcher.utter_message(
-                        response="utter_grid_note_needed",
-                        number=command.number,
-                        what=NOTE_STEPS[command.kind][1],
-                        buttons=[note_button(command.kind, command.number)],
+                        response="utter_grid_note_needed", number=command.number, word=word, example=example
                     )
-                    return []
+                    return [SlotSet("grid_pending", f"{command.kind} {command.number}"), ActiveLoop("grid_note_form")]
                 ticket = work_ticket(
                     session=session, member=member, kind=command.kind, number=command.number, text=command.text, now=now
                 )

@@ -18,9 +18,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import default_table
 from backend.dates import clock, day
+from backend.messages import TIMELINE_KIND_NAMES
 from backend.privacy import mask_text
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
-from backend.tickets.visibility import TicketView, summary_of, view_of
+from backend.tickets.visibility import TicketView, TimelineEntry, summary_of, view_of
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
@@ -82,11 +83,27 @@ class ActionTicketStatus(Action):
 
 
 def timeline_text(view: TicketView) -> str:
-    """The timeline the viewer may read, one line an entry.
+    """The timeline the viewer may read, one line an entry, each labelled.
 
+    An entry that changes the status is labelled with the new status; one that
+    does not (a 进展 note, the wait for dispatch) with what kind of entry it is.
     Notes are masked even for the owner: what the chat says is kept in the chat's
     replies and Rasa's tracker, where the owner's own raw numbers do not belong.
     """
-    return "\n".join(
-        f"· {_when(e.at)} {e.status_name or ''}{('：' + mask_text(e.note)) if e.note else ''}" for e in view.timeline
-    )
+    return "\n".join(f"· {_when(e.at)} {entry_label(e)}{_note(e)}" for e in view.timeline)
+
+
+def entry_label(entry: TimelineEntry) -> str:
+    """The new status's name, else the entry's kind in words (进展, 待派单 …); empty when the note says it all."""
+    if entry.status_name:
+        return entry.status_name
+    label = TIMELINE_KIND_NAMES.get(entry.kind, "")
+    if label and entry.note and entry.note.startswith(label):
+        return ""  # 补充地点：… already names itself
+    return label
+
+
+def _note(entry: TimelineEntry) -> str:
+    if not entry.note:
+        return ""
+    return ("：" if entry_label(entry) else "") + mask_text(entry.note)

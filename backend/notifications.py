@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.dates import weekday_and_clock
+from backend.messages import TIMELINE_KIND_NAMES
 from backend.models import Resident, Ticket, TicketEvent, TicketFollower
 from backend.models.base import utcnow
 from backend.models.notifications import FAILED, PENDING, SENT, Notification
@@ -59,18 +60,25 @@ Send = Callable[[str, str, list[dict[str, str]]], Awaitable[None]]
 
 
 def ticket_event_text(ticket: Ticket, event: TicketEvent, *, follower: bool = False) -> str:
-    """What the resident reads: the ticket, its new status, the note, and the deadline.
+    """What the resident reads: the ticket, what changed, the note, and the deadline.
 
-    A ``follower`` (someone who did not file the ticket) gets the note as a
+    The resident who filed the ticket reads about "您提交的工单", a ``follower``
+    (someone who did not file it) about "您关注的工单", with the note as a
     follower may read it (:func:`backend.tickets.visibility.follower_note`).
+    A progress note (进展) changes no status: it is labelled 进展, with the
+    status the ticket stays in.
     """
-    status = STATUS_NAMES.get(str(event.to_status or ticket.status), "")
+    whose = "您关注的工单" if follower else "您提交的工单"
     shown = follower_note(event) if follower else event.note
-    note = f"\n说明：{shown}" if shown else ""
-    return (
-        f"您关注的工单 {ticket.number} 有新进展：{status}。{note}\n"
-        f"处理时限：{weekday_and_clock(ticket.deadline)} 前。说“查询 {ticket.number}”可以看完整经过。"
-    )
+    if event.to_status:
+        status = STATUS_NAMES.get(str(event.to_status), "")
+        head = f"{whose} {ticket.number} 有新进展：{status}。"
+        note = f"\n说明：{shown}" if shown else ""
+    else:
+        status = STATUS_NAMES.get(str(ticket.status), "")
+        head = f"{whose} {ticket.number} 有新进展（当前状态：{status}）。"
+        note = f"\n{TIMELINE_KIND_NAMES.get(str(event.kind), '说明')}：{shown}" if shown else ""
+    return f"{head}{note}\n处理时限：{weekday_and_clock(ticket.deadline)} 前。说“查询 {ticket.number}”可以看完整经过。"
 
 
 def queue_ticket_event(*, session: Session, ticket: Ticket, event: TicketEvent, now: datetime) -> int:

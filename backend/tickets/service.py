@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.categories import CategoryTable, default_table
 from backend.errors import InvalidInput
-from backend.models import Resident, Ticket, TicketEvent, TicketFollower
+from backend.models import GridMember, Resident, Ticket, TicketEvent, TicketFollower
 from backend.notifications import queue_ticket_event
 from backend.tickets.lifecycle import OPEN_STATUSES, check_transition
 from backend.tickets.numbering import NUMBER, next_number
@@ -199,6 +199,25 @@ def follow(*, session: Session, ticket: Ticket, resident: Resident, now: datetim
         session.add(TicketFollower(ticket_id=ticket.id, resident_id=resident.id, created_at=now))
         _event(ticket, at=now, actor=f"resident:{resident.code}", kind="followed", note="另一位居民也反映了此问题")
         session.flush()
+
+
+def own_open_ticket(*, session: Session, resident: Resident, number: str) -> Ticket | None:
+    """The resident's own ticket with this number while it is open, else ``None`` (followed ones do not count)."""
+    ticket = session.scalars(select(Ticket).filter_by(number=number, resident_id=resident.id)).first()
+    return ticket if ticket is not None and ticket.status in OPEN_STATUSES else None
+
+
+def add_resident_note(*, session: Session, ticket: Ticket, resident: Resident, note: str, now: datetime) -> None:
+    """What the resident adds to their own ticket (补充情况): the owner and staff read it, a follower never does."""
+    _event(ticket, at=now, actor=f"resident:{resident.code}", kind="follow_up", note=f"补充情况：{note[:500]}")
+    ticket.updated_at = now
+    session.flush()
+
+
+def handler_name(*, session: Session, ticket: Ticket) -> str | None:
+    """The name of the grid member the ticket is assigned to, if any."""
+    member = session.get(GridMember, ticket.assignee_id) if ticket.assignee_id else None
+    return str(member.name) if member is not None else None
 
 
 def tickets_for_resident(*, session: Session, resident: Resident, limit: int = 20) -> list[Ticket]:

@@ -64,7 +64,7 @@ async def test_bind_then_todo_take_and_resolve(backend):
     taken = await say("telegram:901", f"接单 {number.lower()}")
     assert taken["response"] == "utter_grid_done" and taken["status"] == "处理中"
     refused = await say("telegram:901", f"办结 {number}")  # no result: not resolved, asked for one
-    assert refused["response"] == "utter_grid_note_needed" and refused["what"] == "办理结果"
+    assert refused["response"] == "utter_grid_note_needed" and refused["word"] == "办结"
     done = await say("telegram:901", f"办结 {number} 已更换曳引机钢丝绳")
     assert done["status"] == "已办结"
 
@@ -102,11 +102,16 @@ async def test_every_step_is_also_a_button_that_asks_for_its_text(backend):
     steps = buttons_of(taken)
     assert set(steps) == {f"写进展 {number}", f"办结 {number}", f"吹哨 {number}"}
     assert all(len(p.encode()) <= 64 for p in steps.values())  # Telegram's callback data limit
-    # A typed step without its text offers the same button instead of failing.
-    bare = await say("telegram:903", f"办结 {number}")
-    assert bare["response"] == "utter_grid_note_needed" and buttons_of(bare) == {
-        f"办结 {number}": steps[f"办结 {number}"]
-    }
+    # A typed step without its text opens the same note form the button opens: the next message is the result.
+    dispatcher = CollectingDispatcher()
+    events = await ActionGridCommand().run(
+        dispatcher, make_tracker("telegram:903", f"办结 {number}", "grid_command"), {}
+    )
+    assert dispatcher.messages[0]["response"] == "utter_grid_note_needed"
+    assert events == [
+        {"event": "slot", "name": "grid_pending", "value": f"resolve {number}", "timestamp": None},
+        {"event": "active_loop", "name": "grid_note_form", "timestamp": None},
+    ]
 
     pending = {"grid_pending": f"resolve {number}"}
     [asked], _ = await run_action(ActionAskGridNote(), make_tracker("telegram:903", "/grid_note", "grid_note", pending))
@@ -140,3 +145,20 @@ async def test_a_resident_pressing_a_forged_step_button_is_refused_and_cancel_ch
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
     with backend() as s:
         assert s.query(Ticket).filter_by(number=number).one().status in ("submitted", "assigned")
+
+
+async def test_a_bare_step_names_the_command_word_never_a_placeholder_and_checks_the_ticket(backend):
+    with backend.begin() as s:
+        code = issue_code(session=s, member_code="gm-fl-01", now=NOW)
+        number = file_ticket(s, sender="r7", now=NOW).number
+    await say("telegram:904", f"绑定 {code}")
+    for typed, word in ((f"办结 {number}", "办结"), (f"进展 {number}", "进展"), (f"吹哨 {number}", "吹哨")):
+        dispatcher = CollectingDispatcher()
+        await ActionGridCommand().run(dispatcher, make_tracker("telegram:904", typed, "grid_command"), {})
+        tip = dispatcher.messages[0]
+        assert tip["word"] == word and tip["number"] == number and "指令" not in str(tip)
+    dispatcher = CollectingDispatcher()
+    events = await ActionGridCommand().run(
+        dispatcher, make_tracker("telegram:904", "办结 GZ20990101-0001", "grid_command"), {}
+    )
+    assert events == [] and "没有工单" in dispatcher.messages[0]["text"]  # no form for a ticket not in the grid

@@ -320,7 +320,7 @@ async def test_emergency_numbers_first_then_an_immediate_ticket_then_the_place(b
         assert ticket.needs_dispatch == 1
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("web:e1", "碧湖丽苑2幢", "inform_place", slots={"emergency_ticket": number})
-    assert slots_of(add_emergency_place(dispatcher, tracker)) == {"emergency_ticket": None}
+    assert slots_of(add_emergency_place(dispatcher, tracker)) == {"last_ticket": number}  # the slot stays a while
     assert dispatcher.messages[0]["response"] == "utter_emergency_place_added"
     with sessions() as s:
         ticket = s.query(Ticket).filter_by(number=number).one()

@@ -109,3 +109,23 @@ def test_telegram_news_joins_the_chat_for_the_bridge_to_push(registry):
         reply = s.query(ChatReply).one()
         assert reply.sender == "telegram:4242" and "已派维修工" in reply.payload["text"]
         assert reply.delivered_at is None  # the bridge records when Telegram accepted it
+
+
+def test_the_owner_reads_about_their_own_ticket_and_a_follower_about_the_one_they_follow(registry):
+    from backend.models import Ticket
+    from backend.tickets.service import note_progress
+
+    ticket_id = filed(registry, sender="owner-1", follower=("web", "follower-1"))
+    move(registry, ticket_id, "in_progress", note="维保单位已在路上")
+    with registry.begin() as s:
+        note_progress(
+            session=s, ticket=s.get(Ticket, ticket_id), actor="grid_member:gm-fl-01", note="已经联系", now=NOW
+        )
+    with registry() as s:
+        rows = {(r.recipient, r.event_id): r.text for r in s.query(Notification).order_by(Notification.id)}
+    owner = [text for (who, _), text in rows.items() if who == "owner-1"]
+    follower = [text for (who, _), text in rows.items() if who == "follower-1"]
+    assert len(owner) == 2 and all(text.startswith("您提交的工单") for text in owner), owner
+    assert len(follower) == 2 and all(text.startswith("您关注的工单") for text in follower), follower
+    assert "处理中" in owner[0] and "说明：维保单位已在路上" in owner[0]
+    assert "当前状态：处理中" in owner[1] and "进展：已经联系" in owner[1]

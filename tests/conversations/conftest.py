@@ -1,0 +1,25 @@
+"""The conversation suite runs against the same started stack as tests/e2e, and prints a pass rate per group."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from tests.e2e.conftest import running, stack  # noqa: F401 - the started stack, shared with tests/e2e
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per transcript group: how many of its conversations held up."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            group = dict(getattr(report, "user_properties", [])).get("conversation_group")
+            if group and report.when == "call":
+                counts[group][0 if outcome == "passed" else 1] += 1
+    if not counts:
+        return
+    terminalreporter.section("对话测试通过率 / conversation pass rate per group")
+    for group, (passed, failed) in sorted(counts.items()):
+        total = passed + failed
+        terminalreporter.write_line(f"{group}: {passed}/{total} ({100 * passed / total:.0f}%)")
