@@ -16,7 +16,7 @@ Commands (``--help`` on each for details):
 - ``rasa ARGS…``                 the rasa CLI with endpoints.yml's variables filled in
 - ``serve NAME``                 start one process (rasa, actions, web, worker, telegram)
 - ``points …`` / ``members code`` / ``tickets report-in``  points, grid member binding codes, 报到
-- ``accounts add|disable|list``  console accounts (the first admin is made here)
+- ``accounts add|disable|unlock|list`` console accounts (the first admin is made here)
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "backend" / "migrations"))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
-    command.upgrade(config, "heads")
+    command.upgrade(config, "head")
     tighten_state(settings)  # the databases and uploads of an older var/ become owner-only too
     return 0
 

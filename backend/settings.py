@@ -14,6 +14,7 @@ message naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -74,6 +75,24 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
     Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),
+    Variable(
+        "VAR_DIR",
+        "var",
+        "folder of the local private state (SQLite databases, uploads, secrets); secrets init and db upgrade "
+        "make everything in it owner-only (0600 files, 0700 folders)",
+    ),
+    Variable(
+        "RATE_LIMIT_EXEMPT",
+        "",
+        "client addresses or networks the per-address chat limits (new visitors, messages, history) do not apply to, "
+        "comma-separated (e.g. 127.0.0.1 for a load test from this machine); each visitor is still limited",
+    ),
+    Variable(
+        "TRUSTED_PROXIES",
+        "",
+        "addresses or networks of the reverse proxies whose X-Forwarded-For / -Proto the web app believes, "
+        "comma-separated (e.g. 127.0.0.1 behind a local nginx); empty: forwarded headers are ignored",
+    ),
     Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
     Variable(
         "TELEGRAM_API_URL",
@@ -110,6 +129,11 @@ VARIABLES: tuple[Variable, ...] = (
         "chat messages a visitor may send per minute after a burst of 20 (triage API and Open311 get 4x "
         "per address, photos 1/3); 0 turns the limits off",
     ),
+    Variable(
+        "VISITOR_IDLE_DAYS",
+        "90",
+        "days a web chat visitor stays the same resident without coming back; after that the cookie is a new visitor",
+    ),
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable(
         "REVIEW_CONFIDENCE_THRESHOLD",
@@ -120,6 +144,22 @@ VARIABLES: tuple[Variable, ...] = (
         "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
     ),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
+    Variable(
+        "MAX_BODY_BYTES",
+        "65536",
+        "largest request body the web app reads (JSON APIs, forms); bigger ones get 413 before they are read "
+        "(photo uploads have their own limit, the photo size limit)",
+    ),
+    Variable(
+        "WORKER_HEARTBEAT_FILE",
+        "var/worker.heartbeat",
+        "file the worker touches every round and /healthz reads (on storage the web processes share)",
+    ),
+    Variable(
+        "WORKER_HEARTBEAT_STALE_SECONDS",
+        "60",
+        "seconds without a worker heartbeat before /healthz reports the worker down (503)",
+    ),
 )
 
 _BY_NAME = {v.name: v for v in VARIABLES}
@@ -162,6 +202,13 @@ class Settings:
     review_confidence_threshold: float
     review_nlu_file: Path
     open311_api_keys: tuple[tuple[str, str], ...] = ()
+    max_body_bytes: int = 65536
+    worker_heartbeat_file: Path = PROJECT_ROOT / "var" / "worker.heartbeat"
+    worker_heartbeat_stale_seconds: int = 60
+    visitor_idle_days: int = 90
+    var_dir: Path = PROJECT_ROOT / "var"
+    trusted_proxies: tuple[str, ...] = ()
+    rate_limit_exempt: tuple[str, ...] = ()
 
     @property
     def web_url(self) -> str:
@@ -263,6 +310,17 @@ _CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 _API_KEY = re.compile(r"[A-Za-z0-9_.~+/=-]{16,256}")
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """``10.0.0.0/8,127.0.0.1`` → ("10.0.0.0/8", "127.0.0.1"), each checked to be an address or a network."""
+    networks = tuple(item.strip() for item in _value(env, name).split(",") if item.strip())
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} 不是地址或网段 / is not an address or network") from None
+    return networks
+
+
 def _api_keys(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
     """``name:key,name:key`` → ((name, key), ...).
 
@@ -357,4 +415,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
         review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
         open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
+        max_body_bytes=_positive(env, "MAX_BODY_BYTES"),
+        worker_heartbeat_file=_under_root(_value(env, "WORKER_HEARTBEAT_FILE")),
+        worker_heartbeat_stale_seconds=_positive(env, "WORKER_HEARTBEAT_STALE_SECONDS"),
+        visitor_idle_days=_positive(env, "VISITOR_IDLE_DAYS"),
+        var_dir=_under_root(_value(env, "VAR_DIR")),
+        trusted_proxies=tuple(p.strip() for p in _value(env, "TRUSTED_PROXIES").split(",") if p.strip()),
+        rate_limit_exempt=_networks(env, "RATE_LIMIT_EXEMPT"),
     )

@@ -32,7 +32,7 @@ def migrate(database_url: str) -> None:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "backend" / "migrations"))
     config.set_main_option("sqlalchemy.url", database_url)
-    command.upgrade(config, "heads")
+    command.upgrade(config, "head")
 
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -1,15 +1,17 @@
-"""``python -m backend accounts add|disable|list``: console accounts from the command line.
+"""``python -m backend accounts add|disable|unlock|list``: console accounts from the command line.
 
 The first admin can only be made here (nobody can log in yet). A password
 is read twice from the terminal, or once from standard input with
 ``--password-stdin`` (for scripts); it is never an argument, which would
-stay in the shell history and the process list.
+stay in the shell history and the process list. ``unlock`` lifts a login
+lock at once (it is audited under the operating-system user who ran it).
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from datetime import datetime, timezone
 from typing import Any
@@ -61,6 +63,22 @@ def cmd_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Lift a username's login lock and forget its failures."""
+    from backend.console.accounts import unlock
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        who = str(os.getuid())
+    with command_line_sessions().begin() as session:
+        was_locked = unlock(session=session, username=args.username, now=datetime.now(timezone.utc), by=None,
+                            by_name=f"cli:{who}"[:64])  # fmt: skip
+    name = args.username.strip().lower()
+    print(f"已解锁 {name}，失败次数已清零。" if was_locked else f"{name} 没有被锁，失败次数已清零。")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Print every account with its role and whether it is active."""
     from backend.models import ConsoleAccount
@@ -88,4 +106,7 @@ def add_account_commands(sub: Any) -> None:
     off = accounts.add_parser("disable", help="disable an account and end its sessions")
     off.add_argument("username")
     off.set_defaults(func=cmd_disable)
+    lift = accounts.add_parser("unlock", help="lift a login lock after too many wrong passwords")
+    lift.add_argument("username")
+    lift.set_defaults(func=cmd_unlock)
     accounts.add_parser("list", help="list accounts").set_defaults(func=cmd_list)

@@ -6,7 +6,9 @@ grid member record (so their grid), department staff their department.
 Passwords are stored only as Argon2id hashes. A session is a random token
 in an HttpOnly cookie; only its SHA-256 is stored, with the CSRF token
 every form must send back and the times that end it. The audit trail is
-append-only: who did what to which thing, when, from where.
+append-only: who did what to which thing, when, from where. Login
+attempts are counted per username in :class:`LoginThrottle`, whose row is
+locked while an attempt is counted, so parallel attempts cannot overrun it.
 """
 
 from __future__ import annotations
@@ -68,3 +70,21 @@ class AuditEntry(Base):
     outcome = Column(String(16), nullable=False, default="ok")  # ok, refused, failed
     detail = Column(JSON, nullable=False, default=dict)
     client = Column(String(64), nullable=True)
+
+
+class LoginThrottle(Base):
+    """Login attempts for one username (known or not), and the lock they led to.
+
+    ``failures`` counts the attempts of the current round, each counted
+    before its password is checked; the round's last allowed attempt sets
+    ``locked_until``. ``locks`` is how many locks came one after another,
+    which picks the next lock's length (a day without attempts forgets them).
+    A successful login takes back only its own count.
+    """
+
+    __tablename__ = "console_login_throttles"
+    username = Column(String(64), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    locks = Column(Integer, nullable=False, default=0)
+    locked_until = Column(UTCDateTime(), nullable=True)
+    last_attempt_at = Column(UTCDateTime(), nullable=False, index=True)

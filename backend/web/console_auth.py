@@ -6,11 +6,19 @@ permission (:mod:`backend.console.access`) and, for a form post, the CSRF
 token the session issued. Not logged in → the login page; not allowed →
 403, and the refusal is audited. The login form has its own CSRF check: a
 random nonce in a cookie that must come back signed in the form.
+
+A login passes three limits before its password is checked: the client
+address's token bucket (429), a free slot among the process's password
+checks, waited for on the event loop (503 after a few seconds), and the
+username's lockout (:mod:`backend.console.accounts`). Admins see locked
+usernames and lift a lock at ``/console/accounts/locked``.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,19 +30,31 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from backend.console import audit
+from backend.console import audit, passwords
 from backend.console.access import PERMISSIONS, allowed
-from backend.console.accounts import ABSOLUTE, LoginRefused, current, log_in, log_out
+from backend.console.accounts import ABSOLUTE, LoginRefused, current, locked_usernames, log_in, log_out, unlock
+from backend.dates import local
+from backend.errors import DomainError
 from backend.models import ConsoleAccount, ConsoleSession
 from backend.models.accounts import ROLE_NAMES
+from backend.web.rate_limits import Limiter, LoopRedis, SenderLimiter, SharedSenderLimiter, by_address
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
 COOKIE = "sst_console"
 LOGIN_NONCE_COOKIE = "sst_login_nonce"
 LOGIN_FORM_MAX_AGE = 3600
+# Per client address: a burst for an office of colleagues behind one address, then a steady rate no
+# person keeps up. It holds whatever username is tried (the lockout counts per username).
+LOGIN_BURST = 20
+LOGIN_PER_MINUTE = 10
+BUSY_RETRY_SECONDS = 5
 
 
 class NotLoggedIn(Exception):
@@ -176,15 +196,50 @@ def login_form(request: Request, next: str = "/console") -> HTMLResponse:
     return _login_page(request, error=None, next_path=next)
 
 
+def _address_limiter(request: Request) -> Limiter | None:
+    """The app's login limiter per client address, made on first use (none when the rate limits are off).
+
+    Shared through Redis by every web process when ``REDIS_URL`` is set, like the other rate limits.
+    """
+    state = request.app.state
+    if not hasattr(state, "login_limiter"):
+        settings = state.settings
+        limiter: Limiter | None = None
+        if settings.rate_limit_per_minute > 0 and settings.redis_url:
+            clients = LoopRedis(settings.redis_url)
+            limiter = SharedSenderLimiter(clients, scope="login", per_minute=LOGIN_PER_MINUTE, burst=LOGIN_BURST)
+        elif settings.rate_limit_per_minute > 0:
+            limiter = SenderLimiter(per_minute=LOGIN_PER_MINUTE, burst=LOGIN_BURST)
+        state.login_limiter = limiter
+    found: Limiter | None = state.login_limiter
+    return found
+
+
+def _turned_away(request: Request, *, error: str, next_path: str, status: int, retry_after: int) -> HTMLResponse:
+    page = _login_page(request, error=error, next_path=next_path, status=status)
+    page.headers["Retry-After"] = str(retry_after)
+    return page
+
+
 @router.post("/console/login", tags=["console"])
-def login(
+async def login(
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
     login_token: str = Form(""),
     next: str = Form("/console"),
 ) -> Response:
-    """Check the password, open a session, and go where the person was going."""
+    """Check the password, open a session, and go where the person was going.
+
+    A coroutine: a login waiting for a password-check slot holds no worker
+    thread; the checking and the database work run in one.
+    """
+    limiter = _address_limiter(request)
+    wait = await limiter.take(by_address(request)) if limiter is not None else 0.0
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        return _turned_away(request, error=f"您这边登录尝试太频繁，请 {seconds} 秒后再试。", next_path=next,
+                            status=429, retry_after=seconds)  # fmt: skip
     try:
         nonce = _login_serializer(request).loads(login_token, max_age=LOGIN_FORM_MAX_AGE)
     except BadSignature:
@@ -192,20 +247,26 @@ def login(
     expected = request.cookies.get(LOGIN_NONCE_COOKIE) or ""
     if not nonce or not hmac.compare_digest(str(nonce).encode(), expected.encode()):
         return _login_page(request, error="登录页已过期，请再输入一次。", next_path=next, status=400)
-    now = datetime.now(timezone.utc)
+    checks = passwords.CHECKS
+    if not await checks.acquire_async(passwords.CHECK_WAIT_SECONDS):
+        logger.warning("login turned away: %d password checks already running", checks.size)
+        return _turned_away(request, error="现在登录的人太多，请过几秒再试。", next_path=next, status=503,
+                            retry_after=BUSY_RETRY_SECONDS)  # fmt: skip
     refusal: str | None = None
-    with request.app.state.sessions.begin() as db:
-        try:
-            token = log_in(
-                session=db, username=username, password=password[:1024], now=now, client=client_of(request)
-            ).token
-        except LoginRefused as exc:
-            refusal = str(exc)  # caught inside the transaction: the failed attempt's audit entry is kept
+    try:
+        opened = await run_in_threadpool(
+            log_in, sessions=request.app.state.sessions, username=username, password=password[:1024],
+            now=datetime.now(timezone.utc), client=client_of(request),
+        )  # fmt: skip
+    except LoginRefused as exc:
+        refusal = str(exc)
+    finally:
+        checks.release()
     if refusal is not None:
         return _login_page(request, error=refusal, next_path=next, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=int(ABSOLUTE.total_seconds()), httponly=True, samesite="strict",
+        COOKIE, opened.token, max_age=int(ABSOLUTE.total_seconds()), httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
     )  # fmt: skip
     response.delete_cookie(LOGIN_NONCE_COOKIE, path="/console")
@@ -223,3 +284,27 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+@router.get("/console/accounts/locked", response_class=HTMLResponse, tags=["console"])
+def locked_accounts(request: Request, done: str = "", error: str = "") -> HTMLResponse:
+    """Usernames locked or failing now, each with an unlock button (admins only)."""
+    with staff(request, "accounts.manage") as me:
+        rows = locked_usernames(session=me.db, now=me.now)
+        names = {row.username for row in rows}
+        known = set(me.db.scalars(select(ConsoleAccount.username).where(ConsoleAccount.username.in_(names))))
+        return render(request, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
+                      error=error[:300] or None)  # fmt: skip
+
+
+@router.post("/console/accounts/unlock", tags=["console"])
+def unlock_account(request: Request, username: str = Form(""), csrf: str = Form("")) -> Response:
+    """Lift a username's lock (admins only, with the form's CSRF token); the audit trail keeps who did it."""
+    with staff(request, "accounts.manage", csrf=csrf, post=True) as me:
+        try:
+            was_locked = unlock(session=me.db, username=username, now=me.now, by=me.account, client=me.client)
+        except DomainError as exc:
+            return RedirectResponse(f"/console/accounts/locked?error={quote(str(exc))}", status_code=303)
+    name = username.strip().lower()[:64]
+    done = f"已解锁 {name}，失败次数已清零。" if was_locked else f"{name} 没有被锁，失败次数已清零。"
+    return RedirectResponse(f"/console/accounts/locked?done={quote(done)}", status_code=303)

@@ -29,6 +29,8 @@ VOLUNTEER_LOGGERS = frozenset({"admin", "community_staff", "grid_member"})
 # (method, path) → the roles that may use it. Paths use FastAPI's templates.
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console"): ALL,  # registry readers see it, the others are sent on to their tickets
+    ("GET", "/console/accounts/locked"): ADMIN,
+    ("POST", "/console/accounts/unlock"): ADMIN,
     ("GET", "/console/audit"): ADMIN,
     ("GET", "/console/tickets"): TICKET_READERS,
     ("GET", "/console/tickets/{number}"): TICKET_READERS,

@@ -4,7 +4,7 @@ The web chat's cookie gets a server-side record that can be revoked and
 expires when idle (``visitor_sessions``).
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import backend.models.base
 
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
