@@ -56,7 +56,11 @@ def urgency_from_answer(text: str) -> str | None:
 # The four kinds of emergency, each with the number to call first.
 FIRE, POLICE, AMBULANCE, GAS = "fire", "police", "ambulance", "gas"
 
-_HYPOTHETICAL = re.compile(r"万一|如果|要是|容易|担心|以防|隐患|会不会|怕.{0,4}(着火|晕倒|被困)|演练|培训|知识")
+# "着火了都跑不出去", "真着火了咋办": a stairwell or exit complaint that imagines the fire, not a fire.
+_HYPOTHETICAL = re.compile(
+    r"万一|如果|要是|容易|担心|以防|隐患|会不会|怕.{0,4}(着火|晕倒|被困)|演练|培训|知识|"
+    r"(着火|起火|失火)了?.{0,2}(都|就|也|可)|跑不出去|逃不出去|逃不掉|怎么办|咋办|咋整"
+)
 _TRAPPED = re.compile(r"困了|困住|困在|被困|关在里面|关里面|关住了|卡在里面")
 _EMERGENCIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (GAS, re.compile(r"(煤气|燃气|天然气|液化气)(味|泄漏|泄露|漏了)|漏气|闻到.{0,6}(煤气|燃气|天然气)")),

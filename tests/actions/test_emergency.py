@@ -25,6 +25,10 @@ def slots_of(events):
         ("万一着火了消防通道堵着怎么办", None),
         ("已经打了120了，救护车在路上", None),
         ("小区路面太滑老人容易摔倒", None),
+        ("碧湖丽苑2幢楼道里堆满了纸箱和旧家具，着火了都跑不出去", None),
+        ("消防通道全是车，真着火了咋办", None),
+        ("3号楼电梯又坏了，把人关里面半天", FIRE),
+        ("2栋楼下起火了，火越来越大", FIRE),
     ],
 )
 def test_emergency_words_tell_whom_to_call(text, kind):

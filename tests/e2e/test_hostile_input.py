@@ -63,7 +63,8 @@ def _through_web_chat(stack, text: str) -> str | None:
     try:
         clean_text(text)
     except InvalidInput:
-        ok = response.status_code == 422 and any("\u4e00" <= ch <= "\u9fff" for ch in response.json()["detail"])
+        # 422: the text is refused; 413: the body is refused before it is read (over MAX_BODY_BYTES)
+        ok = response.status_code in (413, 422) and any("\u4e00" <= ch <= "\u9fff" for ch in response.json()["detail"])
         return None if ok else f"web refusal {response.status_code}: {response.text[:200]}"
     if response.status_code != 200:
         return f"web {response.status_code}: {response.text[:200]}"

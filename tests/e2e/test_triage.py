@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_a_clear_request_is_explained_with_matter_handler_and_deadline(running):
-    answer = texts(say(running, f"e2e-{uuid.uuid4().hex}", "3号楼电梯又坏了，把人关里面半天"))
+    answer = texts(say(running, f"e2e-{uuid.uuid4().hex}", "3号楼电梯又坏了，停在五楼一动不动，老人上下楼太难了"))
     assert "大家事" in answer and "电梯" in answer and "物业" in answer and "23:59" in answer
 
 

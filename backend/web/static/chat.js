@@ -98,8 +98,8 @@
     }).then(function (response) {
       return response.json().then(function (answer) {
         if (response.ok) { apply(answer); return; }
-        // Too fast (429) or nowhere to store it (503): the message was not taken; give the text back.
-        if ((response.status === 429 || response.status === 503) && typed && !input.value) { input.value = typed; }
+        // Too fast (429), too large to read (413) or nowhere to store it (503): the message was not taken; give the text back.
+        if ((response.status === 429 || response.status === 413 || response.status === 503) && typed && !input.value) { input.value = typed; }
         showNotice(typeof answer.detail === "string" ? answer.detail : texts.refused);
       });
     }).catch(function () {
