@@ -119,6 +119,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
     ),
+    Variable(
+        "REALDEV_DIR",
+        "../shared/realdev",
+        "folder of real labelled messages make evaluate scores when it exists (evaluation only, never copied)",
+    ),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
 )
 
@@ -161,6 +166,7 @@ class Settings:
     log_level: str
     review_confidence_threshold: float
     review_nlu_file: Path
+    realdev_dir: Path
     open311_api_keys: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -356,5 +362,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         log_level=_value(env, "LOG_LEVEL").upper(),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
         review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
+        realdev_dir=_under_root(_value(env, "REALDEV_DIR")).resolve(),
         open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
     )
