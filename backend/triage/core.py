@@ -15,7 +15,7 @@ from typing import Any
 from backend import messages
 from backend.categories import SCOPES, CategoryTable, default_table
 from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
-from backend.triage.place import scope_of, topic_of
+from backend.triage.place import is_letter, problem_scope, scope_of, topic_of
 
 FALLBACK = "nlu_fallback"
 # The parse of a message with nothing in it to classify (blank after normalising).
@@ -28,6 +28,8 @@ class TriageResult:
 
     ``category``, ``matter`` and ``tier`` are null when ``kind`` is ``other``
     or while the place question is open (``needs_clarification``).
+    ``low_confidence`` marks a category that is a best guess to be confirmed:
+    a long letter whose place could not be read, or a classifier not sure of it.
     """
 
     kind: str
@@ -40,6 +42,7 @@ class TriageResult:
     needs_clarification: bool
     question: str | None
     entities: dict[str, Any] = field(default_factory=dict)
+    low_confidence: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -68,30 +71,62 @@ def triage(
     intent = (parse.get("intent") or {}).get("name") or FALLBACK
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     entities = extract(text, names)
-    scope = scope_of(text, entities)
+    topic = topic_of(text)
+    scope = problem_scope(text, topic, entities)
     category = table.get(intent)
+    letter = is_letter(text)
 
     if intent == FALLBACK:
+        ranking = parse.get("intent_ranking") or []
+        guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
+        if letter and guess is not None:
+            # A long letter is about something: its best guess, flagged, helps
+            # more than "please describe" (the resident has described it).
+            return _request(guess.code, table, intent, confidence, scope, entities, topic, low_confidence=True)
         # Not sure what it is. If it is about a place-dependent topic (漏水,
         # 灯, 停车, 吵, 垃圾) and says no place, the place question settles it;
         # otherwise ask for the problem.
-        topic = topic_of(text)
         if topic is None or scope is not None:
             return _other(intent, confidence, scope, entities, question=messages.ASK_DESCRIBE)
-        ranking = parse.get("intent_ranking") or []
-        guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
         in_group = guess.code if guess is not None and guess.place_group == topic else None
         return _ask_place(in_group or table.resolve_place(topic, "home"), confidence, entities)
 
     if category is None:
         return _other(intent, confidence, scope, entities)
+    if category.place_group and topic == category.place_group and scope is None and not letter:
+        return _ask_place(intent, confidence, entities)
+    return _request(
+        category.code, table, intent, confidence, scope, entities, topic, low_confidence=confidence < LOW_CONFIDENCE
+    )
 
-    code = category.code
-    if category.place_group and topic_of(text) == category.place_group:
+
+# Below this classifier confidence a category is reported as a guess (``low_confidence``).
+LOW_CONFIDENCE = 0.5
+
+
+def _request(
+    code: str,
+    table: CategoryTable,
+    intent: str,
+    confidence: float,
+    scope: str | None,
+    entities: dict[str, Any],
+    topic: str | None,
+    *,
+    low_confidence: bool,
+) -> TriageResult:
+    """A request of category ``code``, moved by the place when the category depends on it.
+
+    Where the message says the place of a place-dependent problem, the place
+    decides (taxonomy boundary rule); a letter that does not say it keeps the
+    classifier's category, flagged as a guess.
+    """
+    category = table.categories[code]
+    if category.place_group and topic == category.place_group:
         if scope is None:
-            return _ask_place(intent, confidence, entities)
-        # The message says where: the place decides (taxonomy boundary rule).
-        code = table.resolve_place(category.place_group, scope)
+            low_confidence = True
+        else:
+            code = table.resolve_place(category.place_group, scope)
     resolved = table.categories[code]
     return TriageResult(
         kind="request",
@@ -104,6 +139,7 @@ def triage(
         needs_clarification=False,
         question=None,
         entities=entities,
+        low_confidence=low_confidence,
     )
 
 
