@@ -10,7 +10,6 @@ did not give one the registry knows.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timezone
 
 from rasa_sdk import Action, Tracker
@@ -21,29 +20,13 @@ from sqlalchemy import select
 
 from actions.report_form import has_place
 from actions.runtime import resident_of, resident_text, sessions
-from backend.categories import CODES
 from backend.errors import DomainError
 from backend.models import GridMember, Ticket
 from backend.tickets.service import add_place, create_ticket
+from backend.triage.emergency import emergency_category
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
-
-_BY_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"煤气|燃气|天然气|液化气|爆管|停水|停电|漏电|电线"), "utility"),
-    (re.compile(r"电梯"), "elevator"),
-)
-
-
-def emergency_category(text: str, ranking: list[dict[str, object]]) -> str:
-    """The category of an emergency: the words first (gas → utility), then the classifier's best request category."""
-    for words, code in _BY_WORDS:
-        if words.search(text):
-            return code
-    for entry in ranking:
-        if entry.get("name") in CODES:
-            return str(entry["name"])
-    return "public_safety"
 
 
 class ActionEmergency(Action):

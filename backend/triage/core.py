@@ -14,10 +14,13 @@ from typing import Any
 
 from backend import messages
 from backend.categories import SCOPES, CategoryTable, default_table
+from backend.triage.emergency import emergency_category
 from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
 from backend.triage.place import is_letter, problem_scope, scope_of, topic_of
 
 FALLBACK = "nlu_fallback"
+EMERGENCY = "emergency"
+TOP = 3
 # The parse of a message with nothing in it to classify (blank after normalising).
 NOTHING_TO_CLASSIFY: dict[str, Any] = {"intent": {"name": FALLBACK, "confidence": 0.0}}
 
@@ -30,6 +33,10 @@ class TriageResult:
     or while the place question is open (``needs_clarification``).
     ``low_confidence`` marks a category that is a best guess to be confirmed:
     a long letter whose place could not be read, or a classifier not sure of it.
+    ``top`` lists the classifier's three most likely categories with their
+    (calibrated) probabilities, before the place moved any of them.
+    ``kind`` is ``emergency`` for fire, gas, someone trapped or hurt: call first,
+    then an immediate ticket of ``category``.
     """
 
     kind: str
@@ -43,6 +50,7 @@ class TriageResult:
     question: str | None
     entities: dict[str, Any] = field(default_factory=dict)
     low_confidence: bool = False
+    top: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -67,6 +75,17 @@ def triage(
     """
     table = table or default_table()
     names = names or default_place_names()
+    result = _decide(parse, text, table, names)
+    result.top = [
+        {"category": str(r["name"]), "probability": round(float(r.get("confidence") or 0.0), 3)}
+        for r in parse.get("intent_ranking") or []
+        if table.get(str(r.get("name"))) is not None
+    ][:TOP]
+    return result
+
+
+def _decide(parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames) -> TriageResult:
+    """:func:`triage` without the ranking."""
     parse = _problem_told_with_its_place(parse, text, table, names)
     intent = (parse.get("intent") or {}).get("name") or FALLBACK
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
@@ -91,6 +110,11 @@ def triage(
         in_group = guess.code if guess is not None and guess.place_group == topic else None
         return _ask_place(in_group or table.resolve_place(topic, "home"), confidence, entities)
 
+    if intent == EMERGENCY:
+        urgent = table.categories[emergency_category(text, parse.get("intent_ranking") or [])]
+        return TriageResult(
+            EMERGENCY, intent, urgent.code, urgent.matter, "immediate", confidence, scope, False, None, entities
+        )
     if category is None:
         return _other(intent, confidence, scope, entities)
     if category.place_group and topic == category.place_group and scope is None and not letter:
