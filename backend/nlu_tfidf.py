@@ -6,10 +6,10 @@ classifier is most sure of itself exactly where it knows least. This
 featurizer gives each message two blocks, words and character 1-3-grams,
 each with sublinear term frequency (1 + log tf), inverse document frequency
 learnt from the training examples, and unit (L2) length, so a letter and a
-chat line weigh the same. Digits and Latin letters stay out of the character
-n-grams: dates, amounts, ticket numbers and anonymised names (A市, K8县) say
-nothing about the category, and their n-grams were learnt mostly from
-policy questions. Numbers count once, as one ``<数>`` word.
+chat line weigh the same. Digits, and Latin letters standing alone or
+beside digits, stay out of the character n-grams: dates, amounts, ticket
+numbers and anonymised names (A市, K8县) say nothing about the category, and
+their n-grams were learnt mostly from policy questions. Numbers count once, as one ``<数>`` word.
 
 Only sentence features are produced (the logistic regression reads those).
 The vocabularies and weights are kept as JSON in the model (no pickle).
@@ -43,8 +43,12 @@ NUMBER_WORD = "<数>"
 FILE_NAME = "tfidf.json"
 _NUMBER = re.compile(r"[0-9０-９]+(?:[.:：/-][0-9０-９]+)*")
 _PUNCTUATION_ONLY = re.compile(r"[\W_]+")
-# Replaced by a space before the character n-grams are taken.
-_NOT_FOR_CHARACTERS = re.compile(r"[0-9０-９A-Za-zＡ-Ｚａ-ｚ_\s]+")
+# Replaced by a space before the character n-grams are taken: digits, and a
+# Latin letter standing alone or next to digits (A市, K8县, GZ2026…); words in
+# Latin letters (ok, nope, qwxz) keep their n-grams.
+_NOT_FOR_CHARACTERS = re.compile(
+    r"(?:[0-9０-９_\s]|(?<![A-Za-zＡ-Ｚａ-ｚ])[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-zＡ-Ｚａ-ｚ])|[A-Za-zＡ-Ｚａ-ｚ]+(?=[0-9０-９]))+"
+)
 
 
 def words(message: Message) -> list[str]:

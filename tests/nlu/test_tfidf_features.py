@@ -59,3 +59,9 @@ def test_logits_of_a_two_class_model_have_two_columns():
             return np.array([1.5, -2.0])
 
     assert logits(TwoClasses(), None).shape == (2, 2)
+
+
+def test_words_in_latin_letters_keep_their_ngrams_anonymised_names_do_not():
+    grams = set(character_ngrams("K8县 GZ2026 ok qwxz", 1, 2))
+    assert {"ok", "qw", "xz"} <= grams
+    assert not {"K", "G", "GZ"} & grams
