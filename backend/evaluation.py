@@ -1,12 +1,17 @@
-"""Held-out evaluation of the NLU and triage: ``make evaluate``.
+"""Evaluation of the NLU and triage on the held-out split and on real messages: ``make evaluate``.
 
 The held-out split lives in ``tests/nlu_heldout/`` and is never trained on
-(training reads ``data/`` only). Every held-out message goes through the same
-path as a resident's: the trained model, then :func:`backend.triage.core.triage`.
-The report gives per-category precision / recall / F1, macro-F1, matter
-accuracy, the low-confidence rate (messages the assistant would ask about
-instead of answering), intent accuracy of the dialogue intents, parse
-latency, and a confusion-matrix picture.
+(training reads ``data/`` only). Real citizen messages are read from
+``REALDEV_DIR`` (``../shared/realdev/``) when that folder exists
+(:mod:`backend.realdev`); they are scored in two tiers (both annotators sure,
+all agreed) and by length, but never written into the report word for word.
+Every message goes through the same path as a resident's: the trained model,
+then :func:`backend.triage.core.triage`. The report gives per-category
+precision / recall / F1, macro-F1, matter accuracy, the low-confidence rate
+(messages the assistant would ask about instead of answering), intent
+accuracy of the dialogue intents, parse latency, a calibration table
+(confidence → accuracy) and confusion-matrix pictures
+(:mod:`backend.evaluation_report`).
 
 Usage: ``python -m backend.evaluation [--model FILE] [--config FILE] [--out DIR]``.
 With ``--config`` a model is trained from ``data/`` with that config first,
@@ -33,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "nlu_heldout"
 REPORT_DIR = PROJECT_ROOT / "docs" / "evaluation"
+# Upper bounds (characters) of the length buckets; the last is open.
+LENGTH_BUCKETS = (50, 100, 200, 300)
+CONFIDENCE_BUCKETS = (0.3, 0.5, 0.7, 0.9)
 
 
 def heldout_examples(directory: Path = HELDOUT_DIR) -> list[tuple[str, str]]:
@@ -43,8 +51,60 @@ def heldout_examples(directory: Path = HELDOUT_DIR) -> list[tuple[str, str]]:
     return pairs
 
 
+def _labels(bounds: tuple[float, ...]) -> list[str]:
+    """Labels of the buckets ``[0, b1)``, ``[b1, b2)`` … ``[bn, ∞)``."""
+    lows = (0, *bounds)
+    return [f"{low:g}–{high:g}" for low, high in zip(lows, bounds, strict=False)] + [f"≥{bounds[-1]:g}"]
+
+
+def _bucket(value: float, bounds: tuple[float, ...]) -> str:
+    """The label of the bucket ``value`` falls in."""
+    index = sum(value >= bound for bound in bounds)
+    return _labels(bounds)[index]
+
+
+def calibration(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Accuracy of the classifier's best request guess per confidence bucket (well calibrated: they match)."""
+    out = []
+    for label in _labels(CONFIDENCE_BUCKETS):
+        inside = [r for r in rows if _bucket(r["best_confidence"], CONFIDENCE_BUCKETS) == label]
+        out.append(
+            {
+                "confidence": label,
+                "messages": len(inside),
+                "mean_confidence": round(statistics.fmean(r["best_confidence"] for r in inside), 3) if inside else None,
+                "accuracy": round(sum(r["best"] == r["gold"] for r in inside) / len(inside), 3) if inside else None,
+            }
+        )
+    return out
+
+
+def by_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Category and matter accuracy per message length bucket."""
+    table = default_table()
+
+    def matter(code: str) -> str | None:
+        category = table.get(code)
+        return category.matter if category else None
+
+    out = []
+    for label in _labels(LENGTH_BUCKETS):
+        inside = [r for r in rows if _bucket(len(r["text"]), LENGTH_BUCKETS) == label]
+        n = max(1, len(inside))
+        out.append(
+            {
+                "characters": label,
+                "messages": len(inside),
+                "category_accuracy": round(sum(r["gold"] == r["predicted"] for r in inside) / n, 3),
+                "matter_accuracy": round(sum(matter(r["gold"]) == matter(r["predicted"]) for r in inside) / n, 3),
+                "low_confidence_rate": round(sum(r["asked"] for r in inside) / n, 3),
+            }
+        )
+    return out
+
+
 def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics from rows of ``{"gold", "predicted", "confidence", "asked", "seconds"}``."""
+    """Metrics from rows of ``{"gold", "predicted", "confidence", "asked", "seconds", "best", "best_confidence"}``."""
     from sklearn.metrics import precision_recall_fscore_support
 
     table = default_table()
@@ -95,21 +155,23 @@ def score(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "other_intent_accuracy": round(sum(r["gold"] == r["intent"] for r in others) / max(1, len(others)), 3),
         "parse_ms_p50": round(latencies[len(latencies) // 2], 1) if latencies else None,
-        "parse_ms_p95": round(latencies[int(len(latencies) * 0.95) - 1], 1) if latencies else None,
+        "parse_ms_p95": round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 1) if latencies else None,
         "per_category": per_category,
         "threshold_sweep": sweep,
+        "calibration": calibration(requests),
+        "by_length": by_length(requests),
     }
 
 
-def run(model: Path) -> list[dict[str, Any]]:
-    """Triage every held-out message with ``model``; one row per message."""
+def run(model: Path, examples: list[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Triage every message of ``examples`` (the held-out split when omitted) with ``model``; one row each."""
     from backend.triage.core import triage
     from backend.triage.local import LocalNLU
 
     nlu = LocalNLU(model)
     rows = []
     try:
-        for text, gold in heldout_examples():
+        for text, gold in heldout_examples() if examples is None else examples:
             started = time.perf_counter()
             parse = nlu.parse(text)
             seconds = time.perf_counter() - started
@@ -136,93 +198,36 @@ def run(model: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def confusion_png(rows: list[dict[str, Any]], path: Path) -> None:
-    """Draw the category confusion matrix (rows: true, columns: predicted)."""
-    import matplotlib
+def evaluate_realdev(model: Path, directory: Path, errors_file: Path) -> dict[str, Any] | None:
+    """Scores on the real messages in ``directory`` (``None`` when it is absent), per tier.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import confusion_matrix
+    The misclassified messages go to ``errors_file`` (under ``var/``, never
+    committed) for reading; the report itself holds figures only.
+    """
+    from backend import realdev
 
-    requests = [r for r in rows if r["gold"] in CODES]
-    labels = [*CODES, "other"]
-    predicted = [r["predicted"] if r["predicted"] in labels else "other" for r in requests]
-    matrix = confusion_matrix([r["gold"] for r in requests], predicted, labels=labels)
-    fig, ax = plt.subplots(figsize=(11, 10))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=90)
-    ax.set_yticks(range(len(labels)), labels)
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            if matrix[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    str(matrix[i, j]),
-                    ha="center",
-                    va="center",
-                    color="white" if matrix[i, j] > matrix.max() / 2 else "black",
-                    fontsize=8,
-                )
-    ax.set_xlabel("predicted (after triage; best guess where the assistant asks)")
-    ax.set_ylabel("true category")
-    ax.set_title("Held-out confusion matrix")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def markdown(metrics: dict[str, Any], model: Path, errors: list[dict[str, Any]]) -> str:
-    """The report as Markdown."""
-    lines = [
-        "# NLU evaluation on the held-out split",
-        "",
-        f"Model: `{model.name}`; held-out messages: {metrics['examples']} "
-        f"({metrics['request_examples']} requests). Produced by `make evaluate`.",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        f"| category macro-F1 | {metrics['category_macro_f1']} |",
-        f"| category accuracy | {metrics['category_accuracy']} |",
-        f"| matter accuracy | {metrics['matter_accuracy']} |",
-        f"| low-confidence rate (asks the resident instead of answering) | {metrics['low_confidence_rate']} |",
-        f"| accuracy of the requests it answers without asking | {metrics['answered_accuracy']} |",
-        f"| dialogue intent accuracy | {metrics['other_intent_accuracy']} |",
-        f"| parse latency p50 / p95 (in-process, ms) | {metrics['parse_ms_p50']} / {metrics['parse_ms_p95']} |",
-        "",
-        "![confusion matrix](confusion.png)",
-        "",
-        "Fallback threshold sweep (raw classifier, before place questions):",
-        "",
-        "| threshold | share answered | accuracy of answered |",
-        "|---|---|---|",
-        *[f"| {t['threshold']} | {t['answered']} | {t['accuracy_of_answered']} |" for t in metrics["threshold_sweep"]],
-        "",
-        "| category | precision | recall | F1 | support |",
-        "|---|---|---|---|---|",
-    ]
-    for code, m in metrics["per_category"].items():
-        lines.append(f"| `{code}` | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |")
-    lines += [
-        "",
-        "Category metrics use what the assistant decided, and where it asks (fallback or the place",
-        "question) the category it would have guessed; how often it asks is the low-confidence rate.",
-        "",
-        "## Misclassified requests",
-        "",
-        "| true | predicted | asked | confidence | message |",
-        "|---|---|---|---|---|",
-    ]
-    for r in errors:
-        text = r["text"].replace("|", "｜")
-        lines.append(
-            f"| `{r['gold']}` | `{r['predicted']}` | {'yes' if r['asked'] else ''} | {r['confidence']} | {text[:80]} |"
-        )
-    return "\n".join(lines) + "\n"
+    messages = realdev.load(directory)
+    if messages is None:
+        return None
+    rows = run(model, [(m.text, m.category) for m in messages])
+    for row, message in zip(rows, messages, strict=True):
+        row["tier"] = message.tier
+    errors_file.parent.mkdir(parents=True, exist_ok=True)
+    with errors_file.open("w", encoding="utf-8") as out:
+        for r in rows:
+            if r["gold"] != r["predicted"]:
+                out.write(json.dumps({k: v for k, v in r.items() if k != "seconds"}, ensure_ascii=False) + "\n")
+    return {
+        "both_sure": score([r for r in rows if r["tier"] == "both_sure"]),
+        "all": score(rows),
+        "_rows": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Evaluate (and optionally train first); write report.md, report.json and confusion.png."""
+    """Evaluate (and optionally train first); write report.md, report.json and the confusion pictures."""
+    from backend.evaluation_report import confusion_png, markdown
+
     parser = argparse.ArgumentParser(prog="python -m backend.evaluation")
     parser.add_argument("--model", help="model to evaluate (default: the current trained model)")
     parser.add_argument("--config", help="train a model from data/ with this config first")
@@ -248,15 +253,31 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(model)
     metrics = score(rows)
     metrics["train_seconds"] = train_seconds
+    errors_file = PROJECT_ROOT / "var" / "evaluation" / f"{out.name}-realdev-errors.jsonl"
+    real = evaluate_realdev(model, settings.realdev_dir, errors_file)
+    if real is not None:
+        real_rows = real.pop("_rows")
+        metrics["realdev"] = real
+        confusion_png(real_rows, out / "confusion_realdev.png", "Real messages (all agreed) confusion matrix")
     errors = [r for r in rows if r["gold"] in CODES and r["gold"] != r["predicted"]]
     (out / "report.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (out / "report.md").write_text(markdown(metrics, model, errors), encoding="utf-8")
-    confusion_png(rows, out / "confusion.png")
+    confusion_png(rows, out / "confusion.png", "Held-out confusion matrix")
     print(
-        f"macro-F1 {metrics['category_macro_f1']}  matter accuracy {metrics['matter_accuracy']}  "
+        f"held-out: macro-F1 {metrics['category_macro_f1']}  matter accuracy {metrics['matter_accuracy']}  "
         f"low-confidence {metrics['low_confidence_rate']}  dialogue intents {metrics['other_intent_accuracy']}  "
         f"parse p95 {metrics['parse_ms_p95']} ms  train {train_seconds} s  → {out}/report.md"
     )
+    if real is None:
+        print(f"realdev: {settings.realdev_dir} not found, skipped")
+    for tier in ("both_sure", "all"):
+        if real is not None:
+            m = real[tier]
+            print(
+                f"realdev {tier} ({m['request_examples']}): category accuracy {m['category_accuracy']}  "
+                f"matter accuracy {m['matter_accuracy']}  low-confidence {m['low_confidence_rate']}  "
+                f"parse p95 {m['parse_ms_p95']} ms"
+            )
     return 0
 
 

@@ -26,6 +26,8 @@ TRAINING_INPUTS = (
     "data",
     "backend/nlu_normaliser.py",
     "backend/nlu_placeholders.py",
+    "backend/nlu_tfidf.py",
+    "backend/nlu_classifier.py",
     "backend/triage/text.py",
 )
 PREFIX = "sst-"

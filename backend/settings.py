@@ -143,6 +143,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
     ),
+    Variable(
+        "REALDEV_DIR",
+        "../shared/realdev",
+        "folder of real labelled messages make evaluate scores when it exists (evaluation only, never copied)",
+    ),
     Variable("LOG_LEVEL", "INFO", "logging level of every process"),
     Variable(
         "MAX_BODY_BYTES",
@@ -201,6 +206,7 @@ class Settings:
     log_level: str
     review_confidence_threshold: float
     review_nlu_file: Path
+    realdev_dir: Path
     open311_api_keys: tuple[tuple[str, str], ...] = ()
     max_body_bytes: int = 65536
     worker_heartbeat_file: Path = PROJECT_ROOT / "var" / "worker.heartbeat"
@@ -414,6 +420,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         log_level=_value(env, "LOG_LEVEL").upper(),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
         review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
+        realdev_dir=_under_root(_value(env, "REALDEV_DIR")).resolve(),
         open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
         max_body_bytes=_positive(env, "MAX_BODY_BYTES"),
         worker_heartbeat_file=_under_root(_value(env, "WORKER_HEARTBEAT_FILE")),

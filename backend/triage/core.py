@@ -14,10 +14,13 @@ from typing import Any
 
 from backend import messages
 from backend.categories import SCOPES, CategoryTable, default_table
+from backend.triage.emergency import emergency_category
 from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
-from backend.triage.place import scope_of, topic_of
+from backend.triage.place import is_letter, problem_scope, scope_of, topic_of
 
 FALLBACK = "nlu_fallback"
+EMERGENCY = "emergency"
+TOP = 3
 # The parse of a message with nothing in it to classify (blank after normalising).
 NOTHING_TO_CLASSIFY: dict[str, Any] = {"intent": {"name": FALLBACK, "confidence": 0.0}}
 
@@ -28,6 +31,12 @@ class TriageResult:
 
     ``category``, ``matter`` and ``tier`` are null when ``kind`` is ``other``
     or while the place question is open (``needs_clarification``).
+    ``low_confidence`` marks a category that is a best guess to be confirmed:
+    a long letter whose place could not be read, or a classifier not sure of it.
+    ``top`` lists the classifier's three most likely categories with their
+    (calibrated) probabilities, before the place moved any of them.
+    ``kind`` is ``emergency`` for fire, gas, someone trapped or hurt: call first,
+    then an immediate ticket of ``category``.
     """
 
     kind: str
@@ -40,6 +49,8 @@ class TriageResult:
     needs_clarification: bool
     question: str | None
     entities: dict[str, Any] = field(default_factory=dict)
+    low_confidence: bool = False
+    top: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -64,34 +75,82 @@ def triage(
     """
     table = table or default_table()
     names = names or default_place_names()
+    result = _decide(parse, text, table, names)
+    result.top = [
+        {"category": str(r["name"]), "probability": round(float(r.get("confidence") or 0.0), 3)}
+        for r in parse.get("intent_ranking") or []
+        if table.get(str(r.get("name"))) is not None
+    ][:TOP]
+    return result
+
+
+def _decide(parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames) -> TriageResult:
+    """:func:`triage` without the ranking."""
     parse = _problem_told_with_its_place(parse, text, table, names)
     intent = (parse.get("intent") or {}).get("name") or FALLBACK
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     entities = extract(text, names)
-    scope = scope_of(text, entities)
+    topic = topic_of(text)
+    scope = problem_scope(text, topic, entities)
     category = table.get(intent)
+    letter = is_letter(text)
 
     if intent == FALLBACK:
+        ranking = parse.get("intent_ranking") or []
+        guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
+        if letter and guess is not None:
+            # A long letter is about something: its best guess, flagged, helps
+            # more than "please describe" (the resident has described it).
+            return _request(guess.code, table, intent, confidence, scope, entities, topic, low_confidence=True)
         # Not sure what it is. If it is about a place-dependent topic (漏水,
         # 灯, 停车, 吵, 垃圾) and says no place, the place question settles it;
         # otherwise ask for the problem.
-        topic = topic_of(text)
         if topic is None or scope is not None:
             return _other(intent, confidence, scope, entities, question=messages.ASK_DESCRIBE)
-        ranking = parse.get("intent_ranking") or []
-        guess = next((table.get(r["name"]) for r in ranking if table.get(r.get("name", ""))), None)
         in_group = guess.code if guess is not None and guess.place_group == topic else None
         return _ask_place(in_group or table.resolve_place(topic, "home"), confidence, entities)
 
+    if intent == EMERGENCY:
+        urgent = table.categories[emergency_category(text, parse.get("intent_ranking") or [])]
+        return TriageResult(
+            EMERGENCY, intent, urgent.code, urgent.matter, "immediate", confidence, scope, False, None, entities
+        )
     if category is None:
         return _other(intent, confidence, scope, entities)
+    if category.place_group and topic == category.place_group and scope is None and not letter:
+        return _ask_place(intent, confidence, entities)
+    return _request(
+        category.code, table, intent, confidence, scope, entities, topic, low_confidence=confidence < LOW_CONFIDENCE
+    )
 
-    code = category.code
-    if category.place_group and topic_of(text) == category.place_group:
+
+# Below this classifier confidence a category is reported as a guess (``low_confidence``).
+LOW_CONFIDENCE = 0.5
+
+
+def _request(
+    code: str,
+    table: CategoryTable,
+    intent: str,
+    confidence: float,
+    scope: str | None,
+    entities: dict[str, Any],
+    topic: str | None,
+    *,
+    low_confidence: bool,
+) -> TriageResult:
+    """A request of category ``code``, moved by the place when the category depends on it.
+
+    Where the message says the place of a place-dependent problem, the place
+    decides (taxonomy boundary rule); a letter that does not say it keeps the
+    classifier's category, flagged as a guess.
+    """
+    category = table.categories[code]
+    if category.place_group and topic == category.place_group:
         if scope is None:
-            return _ask_place(intent, confidence, entities)
-        # The message says where: the place decides (taxonomy boundary rule).
-        code = table.resolve_place(category.place_group, scope)
+            low_confidence = True
+        else:
+            code = table.resolve_place(category.place_group, scope)
     resolved = table.categories[code]
     return TriageResult(
         kind="request",
@@ -104,6 +163,7 @@ def triage(
         needs_clarification=False,
         question=None,
         entities=entities,
+        low_confidence=low_confidence,
     )
 
 

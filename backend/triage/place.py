@@ -68,6 +68,10 @@ SCOPE_WORDS: dict[str, tuple[str, ...]] = {
         "广场舞",
         "声控灯",
         "楼道灯",
+        "投放点",
+        "分类点",
+        "分类亭",
+        "垃圾房",
     ),
     "public": (
         "马路",
@@ -95,8 +99,18 @@ SCOPE_WORDS: dict[str, tuple[str, ...]] = {
         "小区外",
         "小区门外",
         "街道上",
+        "街边",
+        "街头",
+        "路旁",
+        "马路边",
+        "公交站",
+        "站台",
         "工地",
         "施工",
+        "小区旁边",
+        "小区附近",
+        "小区周边",
+        "小区对面",
     ),
 }
 
@@ -107,6 +121,22 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
     "noise": ("吵", "噪音", "噪声", "声音", "动静", "扰民", "响"),
     "rubbish": ("垃圾",),
 }
+# Words that contain a topic word without being about it: 响 in 影响 and 响应.
+_NOT_TOPIC = re.compile(r"影响|响应")
+
+# A message at least this long is a letter: place words in it are often about
+# where the writer lives, not where the problem is, so only the sentences that
+# name the problem are read for its place, and no place question is asked.
+LETTER_CHARS = 80
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
+# Where a noise comes from decides its place; these sources are businesses,
+# works and traffic, public matters wherever the writer hears them.
+NOISE_SOURCES = re.compile(
+    r"工厂|厂区|厂房|车间|采石|石场|砂场|搅拌站|工地|酒吧|KTV|ktv|歌厅|夜市|商铺|门店|饭店|餐馆|烧烤|大排档|"
+    r"广场上|高架|高速|铁路|火车|鸣笛|养殖|猪场|鸡场"
+)
+# Home words that say where a noise comes from (not where it is heard).
+NOISE_FROM_HOMES = ("楼上", "楼下邻居", "隔壁", "对门", "邻居")
 
 _ROAD_NAME = re.compile(r"[\u4e00-\u9fff]{1,6}(?:路|街|大道|巷)(?![灯边口上])")
 
@@ -137,7 +167,46 @@ def scope_of(text: str, entities: Mapping[str, Any] | None = None) -> str | None
 
 def topic_of(text: str) -> str | None:
     """The place-dependent topic the text is about (leak, light, parking, noise, rubbish), if any."""
+    text = _NOT_TOPIC.sub("", text)
     for topic, words in TOPIC_WORDS.items():
         if any(word in text for word in words):
             return topic
     return None
+
+
+def is_letter(text: str) -> bool:
+    """A long message (a letter to officials rather than a chat line)."""
+    return len(text) >= LETTER_CHARS
+
+
+def problem_sentences(text: str, topic: str) -> str:
+    """The sentences of ``text`` that name the problem (contain a word of ``topic``)."""
+    words = TOPIC_WORDS[topic]
+    return "。".join(s for s in _SENTENCE_END.split(text) if any(w in _NOT_TOPIC.sub("", s) for w in words))
+
+
+def problem_scope(text: str, topic: str | None, entities: Mapping[str, Any] | None = None) -> str | None:
+    """Where the problem of ``topic`` is, read from the words that belong to it.
+
+    A noise is where it comes from: a factory, works or a bar is public even
+    when the writer hears it at home, and 我家 / 卧室 in a noise sentence say
+    where it is heard, so only neighbours' homes count. In a letter, only the
+    sentences naming the problem are read, and registry entities are not used
+    (a letter names the writer's estate whatever the problem). In a short
+    message, the whole message is read when those sentences name no place.
+    """
+    if topic is None:
+        return scope_of(text, entities)
+    letter = is_letter(text)
+    told = problem_sentences(text, topic)
+    if topic == "noise":
+        heard = told if letter else text
+        if NOISE_SOURCES.search(heard) and "装修" not in heard:
+            return "public"
+        scope = scope_of(heard)
+        if scope == "home" and not any(word in heard for word in NOISE_FROM_HOMES):
+            scope = None
+        return scope if scope is not None or letter else scope_of("", entities)
+    if letter:
+        return scope_of(told)
+    return scope_of(told) or scope_of(text, entities)

@@ -39,3 +39,19 @@ def test_heldout_split_covers_every_category():
     from backend.categories import CODES
 
     assert set(CODES) <= golds
+
+
+def test_calibration_and_length_buckets():
+    rows = [
+        {**row("road", "road", best_confidence=0.95), "text": "路" * 20},
+        {**row("road", "traffic", best_confidence=0.92), "text": "路" * 250},
+        {**row("road", "road", best_confidence=0.4), "text": "路" * 400},
+    ]
+    m = score(rows)
+    top = next(c for c in m["calibration"] if c["confidence"] == "≥0.9")
+    assert (top["messages"], top["mean_confidence"], top["accuracy"]) == (2, 0.935, 0.5)
+    assert next(c for c in m["calibration"] if c["confidence"] == "0.3–0.5")["accuracy"] == 1.0
+    lengths = {b["characters"]: b for b in m["by_length"]}
+    assert lengths["0–50"]["category_accuracy"] == 1.0
+    assert lengths["200–300"]["category_accuracy"] == 0.0 and lengths["200–300"]["matter_accuracy"] == 1.0
+    assert lengths["≥300"]["messages"] == 1

@@ -1,4 +1,5 @@
 import cn2an
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -105,3 +106,62 @@ def test_a_short_report_read_as_a_place_answer_takes_the_runner_up_category():
     assert triage({**parse, "intent_ranking": parse["intent_ranking"][:1]}, "望江新村9号楼单元门坏了").category is None
     only_place = {"intent": {"name": "inform_place", "confidence": 0.66}, "intent_ranking": parse["intent_ranking"]}
     assert triage(only_place, "碧湖丽苑5幢").kind == "other"
+
+
+def test_xiang_inside_yingxiang_is_not_a_noise():
+    assert topic_of("这件事影响很大，希望有关部门尽快响应") is None
+    assert topic_of("半夜音响开得震天响") == "noise"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["街边那个垃圾桶满了好几天没人倒", "路边的垃圾都堆成山了", "马路上到处是垃圾", "公交站旁边垃圾没人清"],
+)
+def test_street_words_are_public_places(text):
+    result = triage(parse("estate_sanitation"), text)
+    assert (result.category, result.place_scope, result.needs_clarification) == ("street_sanitation", "public", False)
+
+
+LETTER_ABOUT_A_QUARRY = (
+    "关于城郊采石场夜间作业扰民的投诉。尊敬的领导：我是家住清河苑的一名普通居民，今年开春以来，"
+    "离我们小区不到一公里的采石场几乎每晚都在开山放炮、机器轰鸣，一直持续到凌晨两三点，"
+    "家里老人孩子整夜睡不着觉，卧室的窗户都在震。我们多次打电话反映，都没有下文。恳请环保部门"
+    "依法查处，还我们一个安静的夜晚。"
+)
+LETTER_ABOUT_A_FACTORY = (
+    "反映东湖工业园一家化工厂的问题。去年十月起，这家厂每天傍晚排放刺鼻的气体，"
+    "附近几个村的村民都闻得到，小孩老人咳嗽不断，地里的庄稼也发黄。"
+    "我们找过村委会，也打过热线，到现在还没有人来查，请求有关部门派人调查处理。"
+)
+
+
+def test_a_letter_about_works_noise_is_public_although_it_names_home_and_estate():
+    assert len(LETTER_ABOUT_A_QUARRY) >= 80
+    result = triage(parse("pollution", 0.8), LETTER_ABOUT_A_QUARRY)
+    assert (result.category, result.matter, result.needs_clarification) == ("pollution", "public", False)
+
+
+def test_a_letter_whose_place_is_not_said_keeps_the_guess_flagged_instead_of_asking():
+    letter = LETTER_ABOUT_A_FACTORY.replace("刺鼻的气体", "刺鼻的气体和很大的噪音")
+    result = triage(parse("pollution", 0.9), letter)
+    assert (result.category, result.needs_clarification, result.question) == ("pollution", False, None)
+    assert result.low_confidence
+    short = triage(parse("pollution", 0.9), "晚上太吵了睡不着")
+    assert short.needs_clarification and short.category is None
+
+
+def test_a_letter_the_classifier_is_unsure_of_gets_its_best_guess_not_please_describe():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "pollution", "confidence": 0.25}]
+    result = triage(parse("nlu_fallback", 0.3, ranking), LETTER_ABOUT_A_FACTORY)
+    assert (result.kind, result.category, result.low_confidence, result.needs_clarification) == (
+        "request",
+        "pollution",
+        True,
+        False,
+    )
+    assert triage(parse("nlu_fallback", 0.3, ranking), "那个厂的事").kind == "other"
+
+
+def test_home_words_in_a_noise_sentence_say_where_it_is_heard_neighbours_say_where_it_comes_from():
+    assert triage(parse("neighbor_dispute"), "楼上每天半夜剁东西，吵得我家孩子睡不着").category == "neighbor_dispute"
+    assert triage(parse("civility"), "楼下烧烤店每天营业到凌晨，吵得我们家里没法睡").category == "pollution"

@@ -13,7 +13,11 @@ from tests.rasa_stub import RasaStub
 
 @pytest.fixture()
 def nlu():
-    state = {"down": False, "seen": []}
+    state = {
+        "down": False,
+        "seen": [],
+        "parse": {"intent": {"name": "elevator", "confidence": 0.93}, "entities": []},
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         if state["down"]:
@@ -23,7 +27,7 @@ def nlu():
         state["seen"].append(
             (request.url.params.get("token"), claims.get("user", {}).get("role"), json.loads(request.content)["text"])
         )
-        return httpx.Response(200, json={"intent": {"name": "elevator", "confidence": 0.93}, "entities": []})
+        return httpx.Response(200, json=state["parse"])
 
     state["handler"] = handler
     return state
@@ -50,6 +54,8 @@ def test_triage_returns_the_documented_shape(client, nlu):
         "needs_clarification",
         "question",
         "entities",
+        "low_confidence",
+        "top",
     }
     assert (body["kind"], body["category"], body["matter"], body["tier"]) == (
         "request",
@@ -85,3 +91,36 @@ def test_wrong_shape_is_a_422_not_a_500(client):
     assert (
         client.post("/api/triage", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
     )
+
+
+def test_the_three_most_likely_categories_come_with_their_probabilities(client, nlu):
+    ranking = [
+        {"name": "pollution", "confidence": 0.55},
+        {"name": "greet", "confidence": 0.2},
+        {"name": "civility", "confidence": 0.15},
+        {"name": "neighbor_dispute", "confidence": 0.06},
+        {"name": "street_order", "confidence": 0.04},
+    ]
+    nlu["parse"] = {"intent": ranking[0], "intent_ranking": ranking, "entities": []}
+    body = client.post("/api/triage", json={"text": "工地半夜还在打桩，吵死了"}).json()
+    assert body["category"] == "pollution" and body["low_confidence"] is False
+    assert body["top"] == [
+        {"category": "pollution", "probability": 0.55},
+        {"category": "civility", "probability": 0.15},
+        {"category": "neighbor_dispute", "probability": 0.06},
+    ]
+
+
+def test_an_emergency_is_kind_emergency_with_its_category(client, nlu):
+    ranking = [{"name": "emergency", "confidence": 0.91}, {"name": "elevator", "confidence": 0.05}]
+    nlu["parse"] = {"intent": ranking[0], "intent_ranking": ranking, "entities": []}
+    body = client.post("/api/triage", json={"text": "5号楼电梯卡在两层中间，里面关着一个老人"}).json()
+    assert (body["kind"], body["category"], body["matter"], body["tier"]) == (
+        "emergency",
+        "elevator",
+        "shared",
+        "immediate",
+    )
+    nlu["parse"] = {"intent": {"name": "emergency", "confidence": 0.9}, "entities": []}
+    body = client.post("/api/triage", json={"text": "有人持刀抢劫"}).json()
+    assert (body["kind"], body["category"], body["matter"]) == ("emergency", "public_safety", "public")
