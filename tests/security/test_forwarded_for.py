@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from backend.settings import PROJECT_ROOT
 from tests.e2e.stack import REDIS_URL, free_port
@@ -33,6 +34,8 @@ REQUESTS = 40  # the triage burst at RATE_LIMIT_PER_MINUTE=1 is 30
 def web(database_url: str, tmp_path: Path, trusted: str) -> Iterator[str]:
     """The web app, started by the launcher with ``TRUSTED_PROXIES=trusted``; its base URL."""
     port = free_port()
+    if REDIS_URL:  # the limits live in Redis in the production profile: each app starts with empty buckets
+        redis.Redis.from_url(REDIS_URL).flushdb()
     env = {k: v for k, v in os.environ.items() if k not in {"FORWARDED_ALLOW_IPS", "TRUSTED_PROXIES"}}
     env.update(
         {
