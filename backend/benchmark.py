@@ -2,10 +2,14 @@
 
 Sends every held-out message (several rounds) to the Rasa server's
 ``/model/parse`` one at a time and prints p50 / p95 / max and messages per
-second; as the baseline, the same messages parsed in this process with the
-same model, in the same run (the machine is shared and noisy, so compare the
-two, not numbers from different days). When no Rasa server answers at
-RASA_URL, one is started on a free loopback port for the run and stopped.
+second; then, separately, the project's long letters (every example of
+``data/nlu`` and the held-out split of at least :data:`LONG_CHARS`
+characters), because real residents' letters are that long and cost more to
+parse than chat lines. As the baseline, the same messages parsed in this
+process with the same model, in the same run (the machine is shared and
+noisy, so compare the two, not numbers from different days). When no Rasa
+server answers at RASA_URL, one is started on a free loopback port for the
+run and stopped.
 """
 
 from __future__ import annotations
@@ -19,13 +23,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from backend.evaluation import heldout_examples
+from backend.evaluation import HELDOUT_DIR, heldout_examples
 from backend.model_store import ensure_model
+from backend.nlu_data import read_examples
 from backend.settings import PROJECT_ROOT, load_settings
 from backend.triage.text import classification_text
+
+LONG_CHARS = 250
+
+
+def long_texts(min_chars: int = LONG_CHARS) -> list[str]:
+    """The project's own examples (training data and held-out split) of at least ``min_chars`` characters."""
+    paths = sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")) + sorted(HELDOUT_DIR.glob("*.yml"))
+    texts = [text for examples in read_examples(paths).values() for text in examples]
+    return [classification_text(text) for text in texts if len(text) >= min_chars]
 
 
 def _free_port() -> int:
@@ -70,15 +85,41 @@ def _start_rasa(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[by
     raise SystemExit("Rasa did not start within 180 s")
 
 
+def _through_server(client: httpx.Client, url: str, token: str, texts: list[str]) -> tuple[list[float], float]:
+    """Milliseconds per /model/parse call, one at a time, and messages per second."""
+    ms = []
+    started = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter()
+        client.post(f"{url}/model/parse", params={"token": token}, json={"text": text}).raise_for_status()
+        ms.append((time.perf_counter() - t0) * 1000)
+    return ms, len(texts) / (time.perf_counter() - started)
+
+
+def _in_process(nlu: Any, texts: list[str]) -> tuple[list[float], float]:
+    """Milliseconds per in-process parse, and messages per second."""
+    ms = []
+    started = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter()
+        nlu.parse(text)
+        ms.append((time.perf_counter() - t0) * 1000)
+    return ms, len(texts) / (time.perf_counter() - started)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m backend.benchmark")
     parser.add_argument("--rounds", type=int, default=3, help="passes over the held-out messages")
+    parser.add_argument("--letter-rounds", type=int, default=10, help="passes over the long letters (there are few)")
     args = parser.parse_args(argv)
     settings = load_settings(require_secrets=False)
     env = {**os.environ, **settings.rasa_environment()}
     model, _ = ensure_model(settings.model_dir, env=env)
-    texts = [classification_text(t) for t, _ in heldout_examples()] * args.rounds
+    sets = {
+        "held-out split": [classification_text(t) for t, _ in heldout_examples()] * args.rounds,
+        f"letters >= {LONG_CHARS} chars": long_texts() * args.letter_rounds,
+    }
 
     proc = None
     url, token = settings.rasa_url, settings.rasa_token
@@ -89,17 +130,13 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tempfile.mkdtemp(prefix="sst-bench-"))
         proc, url, token = _start_rasa(env, workdir)
         print(f"started a Rasa server for the benchmark at {url}")
+    server: dict[str, tuple[list[float], float]] = {}
     try:
         with httpx.Client(timeout=30) as client:
-            for text in texts[:20]:  # warm-up
-                client.post(f"{url}/model/parse", params={"token": token}, json={"text": text})
-            server_ms = []
-            started = time.perf_counter()
-            for text in texts:
-                t0 = time.perf_counter()
-                client.post(f"{url}/model/parse", params={"token": token}, json={"text": text}).raise_for_status()
-                server_ms.append((time.perf_counter() - t0) * 1000)
-            server_rate = len(texts) / (time.perf_counter() - started)
+            for texts in sets.values():  # warm-up
+                _through_server(client, url, token, texts[:20])
+            for name, texts in sets.items():
+                server[name] = _through_server(client, url, token, texts)
     finally:
         if proc is not None:
             proc.terminate()
@@ -109,21 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     from backend.triage.local import LocalNLU
 
     nlu = LocalNLU(model)
-    for text in texts[:20]:
-        nlu.parse(text)
-    local_ms = []
-    started = time.perf_counter()
-    for text in texts:
-        t0 = time.perf_counter()
-        nlu.parse(text)
-        local_ms.append((time.perf_counter() - t0) * 1000)
-    local_rate = len(texts) / (time.perf_counter() - started)
+    for texts in sets.values():
+        _in_process(nlu, texts[:20])
+    local = {name: _in_process(nlu, texts) for name, texts in sets.items()}
     nlu.close()
 
-    print(f"model {model.name}, {len(texts)} messages (held-out split x{args.rounds}), one at a time")
-    print(f"  Rasa server /model/parse : {_percentiles(server_ms)}   {server_rate:6.1f} msg/s")
-    print(f"  in-process (baseline)    : {_percentiles(local_ms)}   {local_rate:6.1f} msg/s")
-    print(f"  HTTP overhead, median    : {statistics.median(server_ms) / statistics.median(local_ms):.2f}x")
+    print(f"model {model.name}, one message at a time")
+    for name, texts in sets.items():
+        lengths = sorted(len(t) for t in texts)
+        (server_ms, server_rate), (local_ms, local_rate) = server[name], local[name]
+        print(f"{name}: {len(texts)} messages, median length {statistics.median(lengths):.0f} characters")
+        print(f"  Rasa server /model/parse : {_percentiles(server_ms)}   {server_rate:6.1f} msg/s")
+        print(f"  in-process (baseline)    : {_percentiles(local_ms)}   {local_rate:6.1f} msg/s")
+        print(f"  HTTP overhead, median    : {statistics.median(server_ms) / statistics.median(local_ms):.2f}x")
     return 0
 
 
