@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import clarify
 from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
 from actions.report_form import finished_events
@@ -89,21 +90,46 @@ class ActionTriageRequest(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        """Triage the latest message and answer."""
+        """Triage the latest message and answer; an open "which of the two" question is answered or passed over."""
+        events = await self._answer(dispatcher, tracker, domain)
+        asked = any(e.get("event") == "slot" and e.get("name") == clarify.PENDING for e in events)
+        if tracker.get_slot(clarify.PENDING) and not asked:
+            events = [*events, *clarify.closed()]
+        return events
+
+    async def _answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         completed = add_emergency_place(dispatcher, tracker)
         if completed is not None:
             return completed
         table = default_table()
         message = tracker.latest_message or {}
         text = resident_text(tracker)
-        if (message.get("intent") or {}).get("name") == "nlu_fallback" and extract(text).get("ticket_no"):
+        choice = clarify.chosen(tracker)
+        if choice == clarify.NEITHER:
+            return clarify.describe_again(dispatcher)
+        if choice is not None:
+            # One of the two buttons (or its name, 第一个 …): the first message, as that category.
+            text = str(tracker.get_slot(clarify.TEXT) or "")
+            message = {"intent": {"name": choice, "confidence": 1.0}, "text": text}
+        elif (message.get("intent") or {}).get("name") == "nlu_fallback" and extract(text).get("ticket_no"):
             # Unsure, but it names a ticket ("GZ20261122-0003 怎么样了"): answer about that ticket.
             return await ActionTicketStatus().run(dispatcher, tracker, domain)
         pending = tracker.get_slot("request_intent")
-        if tracker.get_slot("awaiting_place") and pending and len(text) <= SHORT_ANSWER and scope_of(text):
+        if (
+            choice is None
+            and tracker.get_slot("awaiting_place")
+            and pending
+            and len(text) <= SHORT_ANSWER
+            and scope_of(text)
+        ):
             # "在楼道里" typed instead of pressing a button: it answers the question.
             return await ActionResolvePlace().run(dispatcher, tracker, domain)
         result = triage(message, text, table=table)
+        if result.choices:
+            # Unsure between two categories: ask with both as buttons, not "没太明白".
+            return clarify.ask(dispatcher, table, result, text)
         if result.kind == "request" and result.needs_clarification:
             dispatcher.utter_message(response="utter_ask_place_scope", question=result.question)
             return [

@@ -19,9 +19,13 @@ FORBIDDEN = "请求无效，请刷新页面后再试。"
 STORE_DOWN = "系统暂时无法保存消息（数据库维护中），这条没有发出，内容还在输入框里，请过一会儿再发。"
 OFFLINE = "网络不通，消息没有发出去，请检查网络后再发送一次。"
 NOT_SENT = "消息没有发出去，请检查后再试。"
+# After a reload, a button pressed in an answer older than the restored history (its title is no longer known).
+BUTTON_PRESSED = "（点了一个按钮）"
 WELCOME = "您好！我是三事通社区助手。您可以直接告诉我遇到的问题，比如“3号楼电梯又坏了”，我帮您找到负责的人。"
 ASK_PLACE_SCOPE = "是在您家里、楼道小区里，还是外面马路上？"
 ASK_DESCRIBE = "能用一两句话说说遇到了什么问题、在哪里吗？"
+# The classifier is unsure between two categories: it asks with both as buttons (their names from the category table).
+ASK_WHICH_CATEGORY = "您说的是【{first}】还是【{second}】？"
 TRIAGE_UNAVAILABLE = "分类服务暂时不可用（Rasa 服务器没有响应），请稍后再试。"
 INVALID_REQUEST = "请求的格式不对，请检查后再试。"
 BODY_TOO_LARGE = "发送的内容太大了（最多 {limit}），请删减后再发。/ The request body is too large (at most {limit})."
@@ -38,3 +42,9 @@ EMERGENCY_CALL_NOW = {
     "ambulance": "\n👉 您说的情况请先拨 {number} 叫救护车，看护好病人，不要随意搬动。",
     "gas": "\n👉 请先到室外，再拨燃气抢修电话 {number}；有明火或有人不舒服，拨 {fire} / {ambulance}。",
 }
+# A ticket dispatched to a grid member: the notice in the member's own chat (with a 接单 button).
+MEMBER_DISPATCH_NOTICE = (
+    "{urgent}新派给您的工单 {number}（{category}）\n地点：{place}\n情况：{summary}\n处理时限：{deadline} 前\n"
+    "点“接单”开始处理；发“查询 {number}”看详情，发“我的待办”看全部。"
+)
+MEMBER_DISPATCH_URGENT = "【紧急】"

@@ -56,6 +56,7 @@ def test_triage_returns_the_documented_shape(client, nlu):
         "entities",
         "low_confidence",
         "top",
+        "choices",
     }
     assert (body["kind"], body["category"], body["matter"], body["tier"]) == (
         "request",
