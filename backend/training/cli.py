@@ -2,7 +2,8 @@
 
 - ``model ensure`` (``make train``): train the model for the current inputs if
   missing; the first model serves at once, a later one only after the
-  promotion rule (:mod:`backend.training.promotion`) passed.
+  promotion rule (:mod:`backend.training.promotion`: held-out split, real
+  messages when present, conversation tests) passed.
 - ``model path``: the model for the current inputs (what the tests use).
 - ``model train [--config F] [--no-promote]``: a training job, run here with its progress printed.
 - ``model run-job ID``: run a queued job (the worker starts this for the console).
@@ -113,13 +114,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     _, sessions = _context()
     with sessions() as session:
         for version in versions.history(session):
-            scores = version.scores or {}
-            f1 = scores.get("category_macro_f1")
             print(
                 f"{version.name}  {VERSION_STATUS_NAMES[str(version.status)]:<4}  "
-                f"{version.trained_at:%Y-%m-%d %H:%M}  macro-F1 {f1 if f1 is not None else '—'}  {version.trained_by}"
+                f"{version.trained_at:%Y-%m-%d %H:%M}  {_figures(version.scores or {})}  {version.trained_by}"
             )
     return 0
+
+
+def _figures(scores: dict[str, Any]) -> str:
+    """The headline figures of a model's stored scores: held-out, real messages, conversation tests."""
+
+    def value(key: str) -> str:
+        return f"{scores[key]:.3f}" if scores.get(key) is not None else "—"
+
+    out = f"macro-F1 {value('category_macro_f1')}"
+    if scores.get("realdev_all_category_accuracy") is not None:
+        out += f"  真实留言类别 {value('realdev_both_sure_category_accuracy')}/{value('realdev_all_category_accuracy')}"
+    if scores.get("stories_total"):
+        out += f"  对话测试 {scores.get('stories_passed', 0):.0f}/{scores['stories_total']:.0f}"
+    return out
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

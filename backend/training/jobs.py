@@ -6,10 +6,14 @@ up notifications), and that process moves the job through its stages:
 
 1. 训练模型 — ``rasa train`` from ``data/`` and ``domain/``, its output
    shown line by line; a model already trained from the same inputs is reused;
-2. 评估 — the candidate and the serving model on the held-out split, in the
-   same run (:func:`backend.evaluation.run`);
+2. 评估 and 对话测试 — the candidate and the serving model, in the same run, on
+   the held-out split, the real messages when there are any, and the
+   conversation tests (:func:`backend.training.scoring.measure`);
 3. 决定 — :func:`backend.training.promotion.decide`; if not worse, 上线:
    swapped into every running Rasa server (:func:`backend.training.versions.promote`).
+
+``make train`` (``model ensure``) and the console's retrain both end here,
+so both go through the same rule.
 
 Only one job runs at a time (one machine's cores). The running process
 touches ``heartbeat_at`` as it goes; a job whose heartbeat stopped (process
@@ -34,7 +38,7 @@ from backend.errors import InvalidInput, NotFound
 from backend.models import TrainingJob
 from backend.models.base import utcnow
 from backend.settings import PROJECT_ROOT, Settings
-from backend.training import promotion, versions
+from backend.training import promotion, scoring, versions
 from backend.training.rasa_server import RasaServer
 
 logger = logging.getLogger(__name__)
@@ -146,13 +150,6 @@ class _Progress:
             )
 
 
-def _scores(model: Path) -> dict[str, float]:
-    from backend.evaluation import run as evaluate
-    from backend.evaluation import score
-
-    return promotion.pick(score(evaluate(model)))
-
-
 def run(
     job_id: int,
     *,
@@ -193,27 +190,39 @@ def run(
             say("训练模型", "开始 rasa train（约 1–3 分钟）")
             train(config, settings.model_dir, name, env=env, on_line=progress.line)
         os.environ.update(settings.rasa_environment())
-        say("评估", f"在留出集上评估新模型 {name}")
-        candidate_scores = _scores(target)
         with sessions() as session:
             current = versions.serving(session)
             current_name = str(current.name) if current is not None else None
-        serving_scores = None
-        if current_name and current_name != name:
-            say("评估", f"在同一留出集上评估正在使用的模型 {current_name}")
-            serving_path = versions.archive(settings.model_dir, current_name)
-            serving_scores = _scores(serving_path) if serving_path.exists() else None
+        candidate_scores: dict[str, Any] | None = None
+        serving_scores: dict[str, Any] | None = None
         if current_name == name:
             decision = promotion.Decision(False, "新模型就是正在使用的模型（训练数据和配置都没变），不用上线。")
         else:
-            decision = promotion.decide(candidate_scores, serving_scores)
+
+            def measure(model: Path, label: str) -> dict[str, Any]:
+                return scoring.measure(
+                    model, realdev_dir=settings.realdev_dir, env=env, label=label, say=say, on_line=progress.line
+                )
+
+            started = time.monotonic()
+            candidate_scores = measure(target, "新模型")
+            serving_path = versions.archive(settings.model_dir, current_name) if current_name else None
+            if serving_path is not None and serving_path.exists():
+                serving_scores = measure(serving_path, "正在使用的模型")
+            logger.info("promotion gate measured both models in %.0f s", time.monotonic() - started)
+            if current_name is not None and serving_scores is None:
+                decision = promotion.Decision(
+                    True, f"正在使用的模型 {current_name} 的文件已经不在了，没法比较，新模型直接上线。"
+                )
+            else:
+                decision = promotion.decide(candidate_scores, serving_scores)
         promoting = decision.promote and auto_promote
         if promoting:
             say("上线", "把新模型换进正在运行的 Rasa 服务器")  # before the transaction: SQLite has one writer
         with sessions.begin() as session:
             version = versions.record(
                 session, name=name, fingerprint=fingerprint(config=config), by=by, now=clock(),
-                scores=candidate_scores, decision=decision.text,
+                scores=candidate_scores, decision=decision.text if candidate_scores is not None else None,
             )  # fmt: skip
             if current_name is not None and current_name != name and serving_scores is not None:
                 versions.record(session, name=current_name, fingerprint="", by=by, now=clock(), scores=serving_scores)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,10 +56,14 @@ def record(
     fingerprint: str,
     by: str,
     now: datetime,
-    scores: dict[str, float] | None = None,
+    scores: dict[str, Any] | None = None,
     decision: str | None = None,
 ) -> ModelVersion:
-    """Record a trained model (or update the scores and decision of one already recorded)."""
+    """Record a trained model (or update the scores and decision of one already recorded).
+
+    ``scores`` are the promotion rule's figures (:func:`backend.training.scoring.measure`):
+    numbers, plus the names of the test stories the model failed; never a message's text.
+    """
     version = find(session, name)
     if version is None:
         version = ModelVersion(name=name, fingerprint=fingerprint, status="candidate", trained_at=now, trained_by=by)

@@ -1,0 +1,74 @@
+"""Measuring a model for the promotion rule: held-out split, real messages, conversation tests.
+
+The rule (:mod:`backend.training.promotion`) compares two models measured in
+the same run by :func:`measure`. The held-out split and the real messages go
+through one loaded model (:func:`backend.evaluation.run`, the resident's
+path: the model, then the triage); the conversation tests run in a Rasa
+process of their own (:mod:`backend.training.stories`). The real messages
+stay in memory: only their figures come out of here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from backend.training import promotion, stories
+
+logger = logging.getLogger(__name__)
+
+
+def nlu(model: Path, *, realdev_dir: Path) -> dict[str, float]:
+    """Held-out figures, and the real-message figures of both tiers when ``realdev_dir`` holds them."""
+    from backend import realdev
+    from backend.evaluation import heldout_examples, run, score
+
+    heldout = heldout_examples()
+    messages = realdev.load(realdev_dir) or []
+    rows = run(model, heldout + [(m.text, m.category) for m in messages])
+    scores = promotion.pick(score(rows[: len(heldout)]))
+    if messages:
+        real = rows[len(heldout) :]
+        tiers = {"all": score(real)}
+        both_sure = [row for row, message in zip(real, messages, strict=True) if message.tier == "both_sure"]
+        if both_sure:
+            tiers["both_sure"] = score(both_sure)
+        scores.update(promotion.pick_realdev(tiers))
+    return scores
+
+
+def measure(
+    model: Path,
+    *,
+    realdev_dir: Path,
+    env: dict[str, str],
+    label: str = "模型",
+    say: Callable[[str, str], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    stories_file: Path = stories.STORIES_FILE,
+) -> dict[str, Any]:
+    """Every figure the rule looks at for ``model`` (what is stored with the model).
+
+    Args:
+        model: the model archive.
+        realdev_dir: where ``realdev.jsonl`` is, if anywhere.
+        env: the environment for ``rasa test``.
+        label: how the progress lines call it (新模型, 正在使用的模型).
+        say: ``(stage, line)`` progress for the person watching.
+        on_line: Rasa's output line by line (the job's heartbeat).
+        stories_file: the conversation tests.
+
+    Raises:
+        stories.StoryTestError: the conversation tests did not run to the end.
+    """
+    name = model.name.removesuffix(".tar.gz")
+    if say:
+        where = "留出集和真实留言" if (realdev_dir / "realdev.jsonl").is_file() else "留出集"
+        say("评估", f"在{where}上评估{label} {name}")
+    scores: dict[str, Any] = dict(nlu(model, realdev_dir=realdev_dir))
+    if say:
+        say("对话测试", f"用 rasa test 跑对话测试：{label} {name}（约 1 分钟）")
+    scores.update(stories.run(model, env=env, stories=stories_file, on_line=on_line).scores())
+    return scores
