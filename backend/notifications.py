@@ -11,6 +11,12 @@ resident's channel, and records success, or schedules a retry with
 exponential backoff (a channel's ``retry_after`` is honoured). After
 :data:`MAX_ATTEMPTS` failures a row is marked failed and kept for staff.
 
+:func:`queue_dispatch_notice` tells a grid member a ticket was dispatched
+to them, in every chat bound to them (:class:`~backend.models.gridwork.MemberLink`):
+where, what in one line, until when, and a 接单 button. The row is
+addressed to that chat's own identity, so the same worker delivers it; a
+member bound to no chat gets no row.
+
 Both channels deliver into the resident's conversation (:func:`chat_sender`):
 the web page shows the reply now or on the next visit; the Telegram bridge
 pushes it through the Bot API with 429/500 handling and records when
@@ -27,14 +33,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.categories import default_table
 from backend.dates import weekday_and_clock
-from backend.messages import TIMELINE_KIND_NAMES
+from backend.gridwork.summary import one_line, place_of
+from backend.messages import MEMBER_DISPATCH_NOTICE, MEMBER_DISPATCH_URGENT, TIMELINE_KIND_NAMES
 from backend.models import Resident, Ticket, TicketEvent, TicketFollower
 from backend.models.base import utcnow
+from backend.models.gridwork import MemberLink
 from backend.models.notifications import FAILED, PENDING, SENT, Notification
 from backend.services.chat import new_reply
+from backend.services.residents import find_resident, get_or_create_resident
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.tickets.ratings import rating_buttons
 from backend.tickets.visibility import follower_note
@@ -112,6 +123,75 @@ def queue_ticket_event(*, session: Session, ticket: Ticket, event: TicketEvent, 
         queued += 1
     session.flush()
     return queued
+
+
+def take_button(number: str) -> dict[str, str]:
+    """The 接单 button: it sends what a member types to take the ticket (payload ≤ 64 bytes for Telegram)."""
+    return {"title": f"接单 {number}", "payload": f"接单 {number}"}
+
+
+def member_dispatch_text(*, session: Session, ticket: Ticket) -> str:
+    """What the member reads of a ticket dispatched to them: number, category, place, one line, deadline."""
+    category = default_table().categories.get(str(ticket.category))
+    return MEMBER_DISPATCH_NOTICE.format(
+        urgent=MEMBER_DISPATCH_URGENT if ticket.urgency in ("urgent", "emergency") else "",
+        number=ticket.number,
+        category=category.name if category else ticket.category,
+        place=place_of(session=session, ticket=ticket),
+        summary=one_line(str(ticket.description or "")),
+        deadline=weekday_and_clock(ticket.deadline),
+    )
+
+
+def _chat_identity(session: Session, link: MemberLink) -> Resident:
+    """The row that stands for the member's chat in the outbox (the one the chat itself uses; created if new)."""
+    channel, sender = str(link.channel), str(link.sender_id)
+    found = find_resident(session=session, channel=channel, sender_id=sender)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():  # the chat may be creating it at this moment
+            return get_or_create_resident(session=session, channel=channel, sender_id=sender)
+    except IntegrityError:
+        found = find_resident(session=session, channel=channel, sender_id=sender)
+        assert found is not None
+        return found
+
+
+def queue_dispatch_notice(*, session: Session, ticket: Ticket, event: TicketEvent, now: datetime) -> int:
+    """Queue the news of a dispatch for the ticket's grid member, in each chat bound to them; rows queued.
+
+    Called in the transaction that dispatches the ticket (``event`` is the
+    dispatch on its timeline). A member bound to no chat gets nothing, and
+    nothing fails. The button takes the ticket as the member's 接单 does.
+    """
+    if ticket.assignee_id is None:
+        return 0
+    links = session.scalars(select(MemberLink).filter_by(member_id=ticket.assignee_id).order_by(MemberLink.id)).all()
+    if not links:
+        return 0
+    session.flush()  # the event needs its id for the key
+    text = member_dispatch_text(session=session, ticket=ticket)
+    for link in links:
+        chat = _chat_identity(session, link)
+        session.add(
+            Notification(
+                key=f"member-dispatch:{event.id}:link:{link.id}",
+                resident_id=chat.id,
+                ticket_id=ticket.id,
+                event_id=event.id,
+                channel=str(link.channel),
+                recipient=str(link.sender_id),
+                text=text,
+                buttons=[take_button(str(ticket.number))],
+                status=PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    session.flush()
+    logger.info("dispatch of %s told to grid member #%s in %d chat(s)", ticket.number, ticket.assignee_id, len(links))
+    return len(links)
 
 
 def _claim(session: Session, notification_id: int, now: datetime) -> bool:

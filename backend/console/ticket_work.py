@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput, NotFound
 from backend.models import ConsoleAccount, Grid, GridMember, Ticket
+from backend.notifications import queue_dispatch_notice
 from backend.tickets.escalation import escalate, report_in
 from backend.tickets.service import note_progress, transition
 
@@ -48,6 +49,7 @@ def dispatch(*, session: Session, account: ConsoleAccount, ticket: Ticket, membe
     note = f"派给网格员 {member.name}"
     if ticket.status == "assigned":
         note_progress(session=session, ticket=ticket, actor=actor_of(account), note=f"改派：{note}", now=now)
+        queue_dispatch_notice(session=session, ticket=ticket, event=ticket.events[-1], now=now)
     else:
         transition(session=session, ticket=ticket, to="assigned", actor=actor_of(account), now=now, note=note)
 

@@ -4,7 +4,9 @@ Commands are typed on a phone in the field, so the reader is forgiving:
 the ticket number may be lower case or spaced (gz 20261122-0003), the
 separator may be a space, a colon or nothing, and hours may be written
 "2小时", "两个小时" or "2". Anything that does not start with a command
-word is not a command.
+word is not a command. What follows the ticket number (a progress note,
+a result, a whistle's reason) is kept whole, however long, with its
+punctuation and spaces.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ COMMAND_WORDS = {
     "记录志愿": "volunteer",
     "绑定": "bind",
 }
+_SEPARATORS = ":：,，、"
+_SPACES = " \t\u3000"
 _START = re.compile(r"^\s*(" + "|".join(sorted(COMMAND_WORDS, key=len, reverse=True)) + r")\s*[:：,，]?\s*")
 # Hours come last, separated from the resident's code or phone by a space.
 _HOURS = re.compile(r"\s([0-9０-９一二两三四五六七八九十]+)\s*(?:个)?\s*(?:小时|钟头|h)?\s*$", re.IGNORECASE)
@@ -57,5 +61,11 @@ def parse_command(message: str) -> Command | None:
         return Command(kind, text=who, hours=hours)
     ticket = TICKET.search(rest)
     number = f"GZ{ticket.group(2)}-{ticket.group(3)}" if ticket else None
-    text = (rest[: ticket.start()] + rest[ticket.end() :]).strip(" :：,，") if ticket else rest
+    if ticket is None:
+        return Command(kind, text=rest)
+    # The note, result or reason is everything else the member wrote, its punctuation and spaces kept;
+    # only the separator between the number and it goes.
+    before = rest[: ticket.start()].strip().rstrip(_SEPARATORS).strip()
+    after = rest[ticket.end() :].lstrip(_SEPARATORS + _SPACES).rstrip()
+    text = f"{before} {after}" if before and after else before or after
     return Command(kind, number=number, text=text)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput, NotFound
+from backend.gridwork.summary import one_line, place_of
 from backend.models import GridMember, Ticket
 from backend.tickets.escalation import escalate
 from backend.tickets.lifecycle import OPEN_STATUSES
@@ -41,7 +42,7 @@ def ticket_of_grid(*, session: Session, member: GridMember, number: str | None) 
 
 @dataclass(frozen=True)
 class Todo:
-    """One open ticket of the grid."""
+    """One open ticket of the grid: where, what (one line), and until when."""
 
     number: str
     category: str
@@ -49,6 +50,7 @@ class Todo:
     deadline: datetime
     overdue: bool
     place: str
+    summary: str = ""
 
 
 def todo(*, session: Session, member: GridMember, now: datetime) -> list[Todo]:
@@ -63,7 +65,8 @@ def todo(*, session: Session, member: GridMember, now: datetime) -> list[Todo]:
             status=str(t.status),
             deadline=t.deadline,
             overdue=t.deadline < now,
-            place=str(t.place_text or ""),
+            place=place_of(session=session, ticket=t),
+            summary=one_line(str(t.description or "")),
         )
         for t in tickets
     ]
@@ -73,6 +76,8 @@ def todo(*, session: Session, member: GridMember, now: datetime) -> list[Todo]:
 def take(*, session: Session, member: GridMember, number: str | None, now: datetime) -> Ticket:
     """接单: the member takes the ticket; it is 处理中 from now."""
     ticket = ticket_of_grid(session=session, member=member, number=number)
+    if ticket.status == "in_progress" and ticket.assignee_id == member.id:
+        raise InvalidInput(f"工单 {ticket.number} 您已经接过了，正在处理中。有进展发“进展 {ticket.number} 内容”。")
     ticket.assignee_id = member.id
     transition(
         session=session,

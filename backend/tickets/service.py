@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from backend.categories import CategoryTable, default_table
 from backend.errors import InvalidInput
 from backend.models import GridMember, Resident, Ticket, TicketEvent, TicketFollower
-from backend.notifications import queue_ticket_event
+from backend.notifications import queue_dispatch_notice, queue_ticket_event
 from backend.tickets.lifecycle import OPEN_STATUSES, check_transition
 from backend.tickets.numbering import NUMBER, next_number
 from backend.tickets.routing import Route, department_for, route
@@ -96,6 +96,8 @@ def create_ticket(
     else:
         _event(ticket, at=now, actor="system", kind="needs_dispatch", note="地点未能对应到网格，进入社区待派单队列")
     session.flush()
+    if where.member is not None:  # the grid member hears of it in their chat
+        queue_dispatch_notice(session=session, ticket=ticket, event=ticket.events[-1], now=now)
     return ticket
 
 
@@ -128,6 +130,7 @@ def add_place(
         ticket.assignee_id = where.member.id
         _event(ticket, at=now, actor="system", kind="assigned", to="assigned", note=f"派给网格员 {where.member.name}")
         ticket.status = "assigned"
+        queue_dispatch_notice(session=session, ticket=ticket, event=ticket.events[-1], now=now)
     session.flush()
     return True
 
@@ -138,7 +141,8 @@ def transition(
     """Move a ticket to ``to``, recording who did it and why, and queue the news for everyone concerned.
 
     The resident and the followers are told through the outbox
-    (:mod:`backend.notifications`), written in this same transaction.
+    (:mod:`backend.notifications`), written in this same transaction; on a
+    dispatch (to 已派单) the ticket's grid member is told too.
 
     Raises:
         InvalidTransition: the lifecycle does not allow it.
@@ -157,6 +161,8 @@ def transition(
         ticket.satisfaction_comment = None
         ticket.rated_at = None
     queue_ticket_event(session=session, ticket=ticket, event=ticket.events[-1], now=now)
+    if to == "assigned":  # dispatched (派单): the grid member hears of it in their chat
+        queue_dispatch_notice(session=session, ticket=ticket, event=ticket.events[-1], now=now)
 
 
 def note_progress(*, session: Session, ticket: Ticket, actor: str, note: str, now: datetime) -> None:
