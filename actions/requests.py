@@ -20,9 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import clarify
 from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
+from actions.rating import rating_in_words
 from actions.report_form import finished_events
 from actions.runtime import resident_text
-from actions.ticket_status import ActionTicketStatus
+from actions.ticket_status import ActionTicketStatus, status_question
 from backend.categories import Category, CategoryTable, default_table
 from backend.dates import day_with_weekday, local
 from backend.private_help import default_help
@@ -103,6 +104,12 @@ class ActionTriageRequest(Action):
         completed = add_emergency_place(dispatcher, tracker)
         if completed is not None:
             return completed
+        rated = rating_in_words(dispatcher, tracker)  # "不满意！灯还是不亮" while a rating is pending
+        if rated is not None:
+            return rated
+        answered = status_question(dispatcher, tracker)  # "路灯修好没啊？？" about an open ticket
+        if answered is not None:
+            return answered
         table = default_table()
         message = tracker.latest_message or {}
         text = resident_text(tracker)
