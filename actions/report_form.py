@@ -4,9 +4,10 @@ The form ``report_form`` (``domain/report.yml``) collects, in order:
 
 - ``report_description``: pre-filled with the resident's first message, whole;
 - ``report_place``: pre-filled when the first message names a place; checked
-  against the registry; a place the registry does not know gets suggestions
-  and one more try, then the resident's own words are accepted and the
-  ticket goes to the community's dispatch queue;
+  against the registry (:mod:`actions.report_place`: roads as roads, 不是小区
+  believed); a place the registry does not know gets suggestions and one
+  more try, then the resident's own words are accepted and the ticket goes
+  to the community's dispatch queue;
 - ``report_duplicate``: asked only when an open ticket of the same category
   exists at the same building or road (follow it, or file anyway);
 - ``report_urgency``: inferred from the words, shown in the summary, asked
@@ -18,8 +19,10 @@ The form ``report_form`` (``domain/report.yml``) collects, in order:
 Photos are not a step: a photo sent at any point of the form is kept and
 attached on filing (:mod:`actions.photos`). Any answer may instead ask to
 change one field ("地址写错了"): that field is cleared and asked again, the
-rest is kept. Cancelling and status questions are handled by rules
-(``data/rules/report.yml``) that interrupt the form and come back to it.
+rest is kept. Cancelling and questions (status, points, help) are handled
+by rules (``data/rules/report.yml``) that interrupt the form and come back
+to it with "好，我们接着登记："; a question the classifier took for an answer
+is answered, not stored (:mod:`actions.report_interruptions`).
 """
 
 from __future__ import annotations
@@ -35,13 +38,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions.report_interruptions import answer_question, resumed_after_interruption
+from actions.report_place import HINTED, check_place
 from actions.runtime import resident_of, sessions
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.models import Ticket
 from backend.privacy import mask_phone, mask_text
-from backend.tickets.routing import describe, route, suggest_places
-from backend.tickets.service import find_duplicate
 from backend.tickets.urgency import URGENCY_NAMES, infer_urgency, urgency_from_answer
 from backend.tickets.visibility import follower_view
 from backend.triage.entities import extract, mobile_number
@@ -49,9 +52,8 @@ from backend.triage.entities import extract, mobile_number
 logger = logging.getLogger(__name__)
 
 FORM = "report_form"
-# Set by a validator that already told the resident what to answer (with
+# HINTED (report_hinted) is set by a validator that already told the resident what to answer (with
 # buttons); the next question is then not repeated underneath.
-HINTED = "report_hinted"
 NO_PHONE = "none"
 FIELDS = ("report_description", "report_place", "report_urgency", "report_phone")
 REMEMBER = "report_remember_phone"
@@ -66,7 +68,6 @@ HELPER_SLOTS = (
 )
 FORM_SLOTS_ASKED = (*FIELDS, "report_duplicate", REMEMBER, "report_confirm")
 FORM_SLOTS = (*FIELDS, "report_duplicate", REMEMBER, "report_confirm", *HELPER_SLOTS)
-PLACE_TRIES = 2
 MAX_DESCRIPTION = 5000
 
 # What a resident writes to change one field, and the field it names.
@@ -214,6 +215,10 @@ class ValidateReportForm(FormValidationAction):
         dispatcher.utter_message(response="utter_report_will_change")
         return {**clear_field(field), slot: tracker.get_slot(slot) if slot != field else None}
 
+    async def _question(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+        """A question the classifier took for an answer (积分怎么换 at the place step) is answered, not stored."""
+        return await answer_question(dispatcher, tracker, domain, _text(tracker))
+
     async def validate_report_description(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -229,62 +234,22 @@ class ValidateReportForm(FormValidationAction):
     async def validate_report_place(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Resolve the place through the registry; suggest names after a miss; accept free text on the second miss."""
+        """Resolve the place through the registry (:mod:`actions.report_place`); a question is answered, not stored."""
         asked = tracker.get_slot("requested_slot") == "report_place"
         correction = self._correction(dispatcher, tracker, "report_place") if asked else None
         if correction is not None:
             return correction
+        if asked and await self._question(dispatcher, tracker, domain):
+            return {"report_place": None}
         text = str(slot_value or "").strip()
-        partial = str(tracker.get_slot("report_place_partial") or "")
-        candidate = f"{partial} {text}".strip() if partial and not has_estate(text) else text
-        tries = int(tracker.get_slot("report_place_tries") or 0)
-        category = str(tracker.get_slot("category") or "")
-        now = datetime.now(timezone.utc)
-        with sessions().begin() as session:
-            resident = resident_of(session, tracker)
-            where = route(
-                session=session,
-                place_text=candidate,
-                entities=extract(candidate),
-                fallback_community_id=resident.community_id,
-            )
-            if where.resolved:
-                duplicate = find_duplicate(session=session, category=category, where=where, now=now)
-                found = duplicate is not None and duplicate.resident_id != resident.id
-                return {
-                    "report_place": candidate,
-                    "report_place_display": describe(where),
-                    "report_place_partial": None,
-                    "report_duplicate_of": duplicate.number if found and duplicate else None,
-                    "report_duplicate": None,
-                }
-            if not asked:
-                return {"report_place": None}  # a pre-filled place that does not resolve: just ask
-            if where.estate is not None and where.building is None:
-                dispatcher.utter_message(response="utter_report_which_building", estate=str(where.estate.name))
-                return {"report_place": None, "report_place_partial": str(where.estate.name), HINTED: True}
-            tries += 1
-            if tries >= PLACE_TRIES:
-                dispatcher.utter_message(response="utter_report_place_as_written")
-                return {
-                    "report_place": candidate,
-                    "report_place_display": f"{candidate}（社区工作人员核实后派单）",
-                    "report_place_tries": tries,
-                    "report_place_partial": None,
-                    "report_duplicate_of": None,
-                }
-            names = suggest_places(session=session, text=candidate)
-        dispatcher.utter_message(
-            response="utter_report_place_unknown",
-            suggestions="、".join(names),
-            buttons=[{"title": n, "payload": n} for n in names],
-        )
-        return {"report_place": None, "report_place_tries": tries, HINTED: True}
+        return check_place(dispatcher, tracker, text, asked=asked)
 
     async def validate_report_duplicate(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Follow the existing ticket, or file a separate one because this case is different."""
+        if await self._question(dispatcher, tracker, domain):
+            return {"report_duplicate": None}
         text, intent = str(slot_value or ""), _intent(tracker)
         if _FILE_ANYWAY.search(text) or intent in ("deny", "report_start"):
             return {"report_duplicate": "file"}
@@ -303,6 +268,8 @@ class ValidateReportForm(FormValidationAction):
         correction = self._correction(dispatcher, tracker, "report_urgency")
         if correction is not None:
             return correction
+        if await self._question(dispatcher, tracker, domain):
+            return {"report_urgency": None}
         chosen = urgency_from_answer(value)
         if chosen is None:
             dispatcher.utter_message(response="utter_report_urgency_unclear")
@@ -319,6 +286,8 @@ class ValidateReportForm(FormValidationAction):
         correction = self._correction(dispatcher, tracker, "report_phone")
         if correction is not None:
             return correction
+        if await self._question(dispatcher, tracker, domain):
+            return {"report_phone": None}
         number = mobile_number(value)
         if number is not None:
             return {"report_phone": number}
@@ -337,6 +306,8 @@ class ValidateReportForm(FormValidationAction):
         correction = self._correction(dispatcher, tracker, REMEMBER)
         if correction is not None:
             return correction
+        if await self._question(dispatcher, tracker, domain):
+            return {REMEMBER: None}
         text, intent = str(slot_value or ""), _intent(tracker)
         if intent == "deny" or re.search(r"不用|不要|别记|不记|不需要|算了", text):
             return {REMEMBER: "no"}
@@ -349,6 +320,8 @@ class ValidateReportForm(FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """确认 files; 修改 asks which field (or changes the one named); anything else shows the summary again."""
+        if await self._question(dispatcher, tracker, domain):
+            return {"report_confirm": None}
         text, intent = str(slot_value or ""), _intent(tracker)
         if intent == "report_edit" or intent == "deny" or re.search(r"修改|改一下|不对|错了", text):
             field = field_named(text)
@@ -363,11 +336,6 @@ class ValidateReportForm(FormValidationAction):
             return {"report_confirm": "yes", "report_editing": False}
         dispatcher.utter_message(response="utter_report_confirm_unclear")
         return {"report_confirm": None, HINTED: True}
-
-
-def has_estate(text: str) -> bool:
-    """Whether the text names an estate (so a partial answer like "3号楼" is combined with the last one)."""
-    return bool(extract(text).get("estate"))
 
 
 def phone_display(value: str | None, remember: str | None = None) -> str:
@@ -387,9 +355,11 @@ class AskUnlessHinted(Action):
         return f"action_ask_{self.slot}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """The question, or nothing (and the hint flag cleared)."""
+        """The question, or nothing (and the hint flag cleared); after an answered interruption, one line first."""
         if tracker.get_slot(HINTED):
             return [SlotSet(HINTED, False)]
+        if resumed_after_interruption(tracker):
+            dispatcher.utter_message(response="utter_report_resume")
         await self.ask(dispatcher, tracker)
         return []
 

@@ -1,9 +1,13 @@
 """Route a ticket's place to a grid: estate + building, or road / public place, through the registry.
 
 Residents name estates with typos and nicknames (枫林园, 锦秀花园); names and
-aliases are matched exactly first, then fuzzily (two of three characters
-right). A place that cannot be resolved goes to a community's default queue
-and is flagged for dispatch by staff.
+aliases of estates, roads and public places are matched exactly first, then
+fuzzily (two of three characters right). A road that looks like an estate
+(枫林路 beside 枫林苑) is the road: an exact name wins over a fuzzy one, a
+name that reads as a road is matched only against roads and places, and so is
+a place the resident says is not in an estate (不是小区, 马路上). A place that
+cannot be resolved goes to a community's default queue and is flagged for
+dispatch by staff.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from backend.models import Building, Community, Department, Estate, Grid, GridMember, Place
+from backend.triage.place import names_a_road, says_not_estate
 
 FUZZY = 0.66
 
@@ -37,11 +42,25 @@ def _names(row: Estate | Place) -> list[str]:
     return [str(row.name), *[str(a) for a in (row.aliases or [])]]
 
 
+def _exact(text: str, rows: list[Any]) -> tuple[int, int, Any] | None:
+    """The row whose name or alias appears in ``text`` (the longest name), with where that name ends and its length."""
+    hits = [(len(n), text.rfind(n) + len(n), r) for r in rows for n in _names(r) if n and n in text]
+    if not hits:
+        return None
+    length, end, row = max(hits, key=lambda hit: hit[0])
+    return end, length, row
+
+
 def _match(text: str, rows: list[Any]) -> Any | None:
     """The row whose name or alias appears in ``text``, else the closest fuzzy match."""
-    exact = [(len(n), r) for r in rows for n in _names(r) if n and n in text]
-    if exact:
-        return max(exact, key=lambda pair: pair[0])[1]
+    exact = _exact(text, rows)
+    if exact is not None:
+        return exact[2]
+    return _fuzzy(text, rows)
+
+
+def _fuzzy(text: str, rows: list[Any]) -> Any | None:
+    """The row with a name closest to some part of ``text`` (two of three characters right), or None."""
     best: tuple[float, Any] | None = None
     for row in rows:
         for name in _names(row):
@@ -58,8 +77,8 @@ def route(
 ) -> Route:
     """Resolve the place of a ticket to community, grid, building or road, and the grid member."""
     text = place_text or ""
-    estate = _match(text, list(session.scalars(select(Estate))))
-    building = grid = place = None
+    estate, place = _estate_or_place(session, text, entities)
+    building = grid = None
     community = None
     if estate is not None:
         estate = _load_estate(session, estate.id)
@@ -72,7 +91,6 @@ def route(
     if building is not None:
         grid = building.grid
     if grid is None and estate is None:
-        place = _match(text, list(session.scalars(select(Place))))
         if place is not None:
             place = _load_place(session, place.id)
             grid = place.grid
@@ -91,6 +109,35 @@ def route(
         member=member,
         resolved=grid is not None,
     )
+
+
+def _estate_or_place(session: Session, text: str, entities: dict[str, Any]) -> tuple[Estate | None, Place | None]:
+    """The estate, or else the road or public place, that ``text`` names.
+
+    Exact names first, estates and places together: when both are named, an
+    estate with a building number wins, otherwise the one named last (the
+    head of a Chinese place phrase comes last: 枫林苑门口的枫林路). Fuzzy
+    matching only when nothing is named exactly, and never against estates
+    when the text reads as a road (…路, …街, …大道) or the resident says it
+    is not in an estate: 枫林路 is two characters from 枫林苑.
+    """
+    estates = list(session.scalars(select(Estate)))
+    public = says_not_estate(text) and entities.get("building") is None
+    exact_estate = None if public else _exact(text, estates)
+    if exact_estate is not None and entities.get("building") is not None:
+        return exact_estate[2], None  # 枫林苑3号楼: the roads need not be read
+    places = list(session.scalars(select(Place)))
+    exact_place = _exact(text, places)
+    if exact_estate is not None and exact_place is not None:
+        return (exact_estate[2], None) if exact_estate[0] > exact_place[0] else (None, exact_place[2])
+    if exact_estate is not None:
+        return exact_estate[2], None
+    if exact_place is not None:
+        return None, exact_place[2]
+    if public or names_a_road(text):
+        return None, _fuzzy(text, places)
+    estate = _fuzzy(text, estates)
+    return (estate, None) if estate is not None else (None, _fuzzy(text, places))
 
 
 def _load_estate(session: Session, estate_id: int) -> Estate:
@@ -131,8 +178,12 @@ def suggest_places(*, session: Session, text: str, limit: int = 3) -> list[str]:
     Every estate, road and public place name and alias is compared with the
     text; the official names of the closest few come back. When nothing is
     close at all, the estates (the commonest answer) are offered instead.
+    A resident who says the place is not in an estate is offered roads and
+    public places only.
     """
-    rows: list[Estate | Place] = [*session.scalars(select(Estate)), *session.scalars(select(Place))]
+    public = says_not_estate(text)
+    estates = [] if public else list(session.scalars(select(Estate)))
+    rows: list[Estate | Place] = [*estates, *session.scalars(select(Place))]
     scored: dict[str, float] = {}
     for row in rows:
         for name in _names(row):
@@ -142,7 +193,8 @@ def suggest_places(*, session: Session, text: str, limit: int = 3) -> list[str]:
             scored[str(row.name)] = max(scored.get(str(row.name), 0.0), ratio)
     ranked = [name for name, score in sorted(scored.items(), key=lambda kv: -kv[1]) if score >= 0.25]
     if not ranked:
-        ranked = [str(e.name) for e in session.scalars(select(Estate).order_by(Estate.id))]
+        fallback = Place if public else Estate
+        ranked = [str(row.name) for row in session.scalars(select(fallback).order_by(fallback.id))]
     return ranked[:limit]
 
 

@@ -210,3 +210,23 @@ def problem_scope(text: str, topic: str | None, entities: Mapping[str, Any] | No
     if letter:
         return scope_of(told)
     return scope_of(told) or scope_of(text, entities)
+
+
+# A road's name as residents write it: two characters and 路 / 街 / 大道 / 巷 (枫林路口, 学府街边上),
+# not the street furniture or the road surface (路灯, 路面).
+_ROAD_WORD = re.compile(r"[\u4e00-\u9fff]{2}(?:大道|大街|路|街|巷)(?![灯面况线费由过人途])")
+# What a resident says when the problem is not inside an estate: believed, so no building is asked.
+_NOT_ESTATE = re.compile(
+    r"不是(?:在)?(?:小区|楼里|院里|院子)|不在(?:小区|楼里|院里)|小区外|马路|大街|街上|街边|在路上|路上|路边|路口|"
+    r"公交站|站台|人行道|十字路口|天桥"
+)
+
+
+def names_a_road(text: str) -> bool:
+    """Whether ``text`` names a road (枫林路, 枫林大道, 学府街口), so an estate two characters away is not meant."""
+    return _ROAD_WORD.search(text) is not None
+
+
+def says_not_estate(text: str) -> bool:
+    """Whether the resident says the place is outside any estate: 不是小区, 是马路上, 在路上, 公交站边上."""
+    return _NOT_ESTATE.search(text) is not None
