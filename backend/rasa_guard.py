@@ -28,12 +28,14 @@ import logging
 import time
 from typing import Any
 
+from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import text
 
+from backend.rasa_ext.button_answers import as_pressed
 from backend.rasa_tracker_store import LeanSQLTrackerStore
 
 logger = logging.getLogger(__name__)
@@ -128,8 +130,18 @@ class GuardedRestInput(RestInput):
         return "santong"
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
-        """The REST routes, a health route, and the before/after checks of the store."""
-        blueprint = super().blueprint(on_new_message)
+        """The REST routes, a health route, and the before/after checks of the store.
+
+        Every message goes through :func:`backend.rasa_ext.button_answers.as_pressed` first: typed words that
+        stand for one of the buttons on screen are handled as its press (the words kept, see that module).
+        """
+        server: dict[str, Any] = {}  # the Sanic app serving this channel, for its current agent
+
+        async def typed_buttons_pressed(message: UserMessage) -> None:
+            agent = getattr(getattr(server.get("app"), "ctx", None), "agent", None)
+            await on_new_message(await as_pressed(agent, message))
+
+        blueprint = super().blueprint(typed_buttons_pressed)
 
         @blueprint.route("/health", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -142,6 +154,7 @@ class GuardedRestInput(RestInput):
 
         @blueprint.middleware("request")
         async def before(request: Request) -> HTTPResponse | None:
+            server["app"] = request.app
             store = guarded_store(request)
             request.ctx.failures_before = store.failures if store else 0
             if store is not None and request.path.endswith("/webhook") and not store.healthy():
