@@ -96,7 +96,8 @@ class ActionSubmitReport(Action):
             return []
         follow_up = f"您的网格员是 {member_name}。" if member_name else "社区工作人员会尽快派单。"
         if category.matter == "private":
-            dispatcher.utter_message(response="utter_private_ticket_filed", number=number, follow_up=follow_up)
+            helper = f"网格员{member_name}" if member_name else "社区工作人员"  # "…对接：网格员陈建国会联系您"
+            dispatcher.utter_message(response="utter_private_ticket_filed", number=number, follow_up=helper)
         else:
             dispatcher.utter_message(
                 response="utter_ticket_filed",

@@ -26,7 +26,7 @@ from typing import Any
 
 # (key in backend.evaluation.score(), 中文名): the held-out split.
 HELDOUT_METRICS: tuple[tuple[str, str], ...] = (
-    ("category_macro_f1", "类别 macro-F1"),
+    ("category_macro_f1", "类别宏平均 F1"),
     ("matter_accuracy", "事项类型准确率"),
     ("answered_accuracy", "直接回答的准确率"),
     ("other_intent_accuracy", "对话意图准确率"),
@@ -43,7 +43,7 @@ GATED_METRICS = HELDOUT_METRICS + REALDEV_METRICS
 # The columns of the console's model history.
 METRICS: tuple[tuple[str, str], ...] = (*GATED_METRICS, ("story_pass_rate", "对话测试通过率"))
 TOLERANCE = 0.005
-STORIES_NAME = "对话测试（tests/test_stories.yml）"
+STORIES_NAME = "对话测试"
 RULE = (
     f"规则：留出集的{'、'.join(name for _, name in HELDOUT_METRICS)}，"
     f"以及有真实留言时两档留言的类别和事项类型准确率，每一项都不比正在使用的模型低超过 {TOLERANCE:.3f}；"

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, StrictStr
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,6 +45,8 @@ CSRF_HEADER_VALUE = "santong"
 NOT_SAME_ORIGIN = problem("the X-Requested-With: santong header is missing (a cross-site request)")
 REFUSED_TEXT = refusal("an empty message or one over 2,000 characters, or an image that is not one (Chinese detail)")
 MAX_ID = 2**63 - 1
+_PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.DOTALL)  # an intent payload as buttons send it
+EARLIER_REPLIES = 10  # answers read before the history's first message, for the title of a button pressed there
 
 
 class OutgoingText(BaseModel):
@@ -319,16 +323,50 @@ def history(request: Request, response: Response) -> ChatHistory:
     sender = rasa_sender(visitor)
     with request.app.state.sessions() as session:
         rows = chat_service.recent_history(session=session, sender=sender)
-        items = [
-            HistoryItem(
-                text=shown_text(m.text) if m is not None else "",
-                pending=m is not None and m.status == PENDING,
-                replies=[_reply(r) for r in replies],
+        first = next((m for m, _ in rows if m is not None), None)
+        titles = _earlier_titles(session, sender, first.created_at) if first is not None else {}
+        items = []
+        for m, replies in rows:
+            shown = [_reply(r) for r in replies]
+            items.append(
+                HistoryItem(
+                    text=_as_pressed(m.text, titles) if m is not None else "",
+                    pending=m is not None and m.status == PENDING,
+                    replies=shown,
+                )
             )
-            for m, replies in rows
-        ]
+            titles.update({b.payload: b.title for reply in shown for b in reply.buttons})
     pending = sum(1 for i in items if i.pending)
     return ChatHistory(items=items, pending=pending, notice=messages.BUSY if pending else None)
+
+
+def _as_pressed(text: str, titles: dict[str, str]) -> str:
+    """A stored message as the resident saw it when sending: a pressed button by its title, a photo as [照片].
+
+    The chat stores what was sent (a button's payload such as
+    ``/points_catalogue``); the page showed the button's title, so a reload
+    shows it again, from the buttons answered before the message.
+    """
+    if text in titles:
+        return titles[text]
+    shown = shown_text(text)
+    if shown == text and _PAYLOAD.match(text):
+        return messages.BUTTON_PRESSED  # a button of an answer older than the history: never the raw payload
+    return shown
+
+
+def _earlier_titles(session: Session, sender: str, before: Any) -> dict[str, str]:
+    """Button payload → title from the sender's last answers before the history starts (the first press's buttons)."""
+    rows = session.scalars(
+        select(ChatReply)
+        .where(ChatReply.sender == sender, ChatReply.created_at < before)
+        .order_by(ChatReply.id.desc())
+        .limit(EARLIER_REPLIES)
+    ).all()
+    titles: dict[str, str] = {}
+    for row in reversed(rows):
+        titles.update({b.payload: b.title for b in _reply(row).buttons})
+    return titles
 
 
 def _replies(session: Session, sender: str, after: int) -> list[Reply]:

@@ -14,11 +14,26 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
+from backend import labels
 from backend.categories import default_table
 from backend.console import audit
-from backend.models import Building, CatalogueItem, Community, Department, Grid, PointsRule, Street
+from backend.console.conversations import shown_sender
+from backend.models import (
+    AuditEntry,
+    Building,
+    CatalogueItem,
+    Community,
+    ConsoleAccount,
+    Department,
+    Estate,
+    Grid,
+    GridMember,
+    Place,
+    PointsRule,
+    Street,
+)
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
 from backend.web.console_auth import Staff, render, staff
@@ -73,4 +88,59 @@ def audit_trail(request: Request, action: str = "") -> HTMLResponse:
     """The newest console actions, allowed and refused (admins only)."""
     with staff(request, "audit.view") as me:
         entries = audit.recent(session=me.db, limit=200, action=action or None)
-        return render(request, "console_audit.html", me, entries=entries, action=action)
+        accounts = {str(a.username): str(a.display_name) for a in me.db.scalars(select(ConsoleAccount))}
+        return render(
+            request,
+            "console_audit.html",
+            me,
+            entries=entries,
+            action=action,
+            accounts=accounts,
+            actions=labels.AUDIT_ACTIONS,
+            target=lambda entry: audit_target(me.db, entry),
+        )
+
+
+def audit_target(session: Session, entry: AuditEntry) -> str:
+    """What an audit entry was about, in words staff read: a ticket number, a page, a resident, a conversation.
+
+    Entries keep the codes (``fly#3``, ``job:3``, ``web:…``) so the trail
+    stays exact; the page names them.
+    """
+    target = str(entry.target or "")
+    action = str(entry.action)
+    if not target:
+        return "—"
+    if target.startswith("/"):
+        return f"页面 {target}"
+    if action.startswith("conversations.") and target in ("list", "jsonl", "csv"):
+        return {"list": "对话列表", "jsonl": "对话导出（JSONL）", "csv": "对话导出（CSV）"}[target]
+    if action.startswith("conversations."):
+        return f"对话 {shown_sender(target)}"
+    if target.startswith("job:"):
+        return f"第 {target[4:]} 次训练"
+    if action.startswith("registry."):
+        return _registry_name(session, action, target)
+    if action.startswith("points.") and "/" in target:
+        community, _, item = target.partition("/")
+        found = session.scalars(select(CatalogueItem).filter_by(code=item)).first()
+        place = session.scalars(select(Community).filter_by(code=community)).first()
+        return f"{place.name if place else '社区'} · {found.name if found else '物品'}"
+    if action == "stats.export":
+        return "统计表"
+    if action == "review.view":
+        return "待标注列表"
+    return target
+
+
+def _registry_name(session: Session, action: str, target: str) -> str:
+    """The registry row an edit changed, by name."""
+    if action == "registry.building":
+        code, _, number = target.partition("#")
+        estate = session.scalars(select(Estate).filter_by(code=code)).first()
+        return f"{estate.name if estate else '小区'}{number}号楼"
+    for model in (Place, Estate, Department, GridMember):
+        row = session.scalars(select(model).filter_by(code=target)).first()
+        if row is not None:
+            return str(row.name)
+    return "网格台账"

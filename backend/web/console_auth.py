@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from backend import labels
 from backend.console import audit, passwords
 from backend.console.access import PERMISSIONS, allowed
 from backend.console.accounts import ABSOLUTE, LoginRefused, current, locked_usernames, log_in, log_out, unlock
@@ -142,7 +143,7 @@ def render(request: Request, template: str, person: Staff | None, **context: Any
     return request.app.state.templates.TemplateResponse(
         request,
         template,
-        {"me": person, "role_names": ROLE_NAMES, **context},
+        {"me": person, "role_names": ROLE_NAMES, "zh": labels, **context},
     )
 
 

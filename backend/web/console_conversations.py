@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from backend.categories import default_table
+from backend import labels
 from backend.console import review_queue
 from backend.console.conversations import (
     CHANNELS,
@@ -31,7 +31,7 @@ from backend.console.conversations import (
     export_rows,
     list_conversations,
     read_only_engine,
-    shown_sender,
+    sender_label,
     split_sender,
     transcript,
 )
@@ -60,9 +60,8 @@ def threshold_of(request: Request) -> float:
 
 
 def intent_names() -> dict[str, str]:
-    """How an intent is shown: a request category by its name, anything else by its code."""
-    table = default_table()
-    return {code: f"{c.name}（{code}）" for code, c in table.categories.items()}
+    """How an intent is shown: by its Chinese label (:mod:`backend.labels`), a request category by its name."""
+    return labels.intent_names()
 
 
 def _filters(channel: str, since: str, until: str, flagged: str, has_ticket: str, q: str) -> tuple[Filters, str | None]:
@@ -151,7 +150,8 @@ def conversations(
             row.tickets = tickets.get(row.sender_id, [])
         return render(
             request, "console_conversations.html", me, rows=rows, more=more, page=page, filters=filters,
-            channels=CHANNELS, query=filters.query_string(), when=weekday_and_clock, error=error, quote=quote,
+            channels=labels.CHANNELS, query=filters.query_string(), when=weekday_and_clock, error=error, quote=quote,
+            label=sender_label,
         )  # fmt: skip
 
 
@@ -253,8 +253,8 @@ def _transcript_page(request: Request, me: Staff, sender: str, **extra: Any) -> 
     channel, _ = split_sender(sender)
     tickets = tickets_of(me.db, [sender]).get(sender, [])
     page = render(
-        request, "console_transcript.html", me, sender=sender, shown=shown_sender(sender),
-        channel=CHANNELS.get(channel, channel), turns=turns, queued=queued, tickets=tickets, names=intent_names(),
+        request, "console_transcript.html", me, sender=sender, shown=sender_label(sender),
+        channel=labels.channel(channel), turns=turns, queued=queued, tickets=tickets, names=intent_names(),
         reasons=REASONS, statuses=STATUSES, when=weekday_and_clock, error=error, **extra,
     )  # fmt: skip
     if missing:

@@ -16,8 +16,10 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
+from backend import labels
+from backend.categories import default_table
 from backend.console import review_queue
-from backend.console.conversations import TrackerUnavailable, shown_sender
+from backend.console.conversations import TrackerUnavailable, sender_label
 from backend.console.review_file import ReviewFileError
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
@@ -33,11 +35,11 @@ PER_PAGE = 50
 
 
 def label_choices() -> list[tuple[str, str]]:
-    """The intents an item may be labelled with: request categories by name first, then the rest by code."""
-    names = intent_names()
+    """The intents an item may be labelled with, by their Chinese labels: request categories first, then the rest."""
+    table = default_table()
     intents = review_queue.domain_intents()
-    categories = [(code, name) for code, name in names.items() if code in intents]
-    others = sorted((code, code) for code in intents if code not in names)
+    categories = [(code, c.name) for code, c in table.categories.items() if code in intents]
+    others = sorted((code, labels.intent(code)) for code in intents if code not in table.categories)
     return categories + others
 
 
@@ -54,7 +56,7 @@ def _page(request: Request, me: Staff, status: str, reason: str, page: int, **ex
     return render(
         request, "console_review.html", me, items=items, total=total, page=page, more=page * PER_PAGE < total,
         status=status, reason=reason, statuses=STATUSES, reasons=REASONS, names=intent_names(),
-        choices=label_choices(), shown=shown_sender, when=weekday_and_clock, quote=quote, **extra,
+        choices=label_choices(), shown=sender_label, when=weekday_and_clock, quote=quote, **extra,
     )  # fmt: skip
 
 

@@ -11,20 +11,22 @@ it instead of the resident's words (see ``docs/open311.md``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
+from backend import labels
 from backend.categories import default_table
 from backend.console import ticket_work
 from backend.console.access import ticket_filter
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
-from backend.models import Grid, GridMember, Ticket
+from backend.models import Building, ConsoleAccount, Department, Grid, GridMember, Place, Ticket
 from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
@@ -33,6 +35,11 @@ from backend.web.console_auth import Staff, render, staff
 router = APIRouter()
 
 BOARD_LIMIT = 200
+SUMMARY_CHARS = 30
+NO_PLACE = "居民没有单独说明地点（见“情况”）"
+# A private matter (自家事) is the household's own: nothing is dispatched, so there is no deadline to show.
+NOT_DISPATCHED = "不派单"
+PRIVATE_DEADLINE = "自家事不派单，没有办结时限；社区按居民的求助对接服务"
 # Each step: the permission it needs, what it is called, and the form field it asks for (if any).
 STEPS: dict[str, tuple[str, str, str | None]] = {
     "dispatch": ("tickets.dispatch", "派单", "member"),
@@ -107,13 +114,16 @@ def board(
         tickets = me.db.scalars(_board_query(me, filters)).all()
         grids = {g.id: g for g in me.db.scalars(select(Grid))}
         table = default_table()
+        places = registry_places(me.db, tickets)
         rows = [
             {
                 "ticket": t,
-                "category": table.categories[t.category].name if t.category in table.categories else t.category,
+                "category": labels.category(t.category),
                 "grid": grids[t.grid_id].name if t.grid_id in grids else "待派单",
-                "overdue": t.status in OPEN_STATUSES and t.deadline < me.now,
-                "deadline": weekday_and_clock(t.deadline),
+                "overdue": t.matter != "private" and t.status in OPEN_STATUSES and t.deadline < me.now,
+                "deadline": NOT_DISPATCHED if t.matter == "private" else weekday_and_clock(t.deadline),
+                "place": mask_text(place_of(t, places), rooms=True),
+                "summary": one_line(mask_text(str(t.description), rooms=True)),
             }
             for t in tickets
         ]
@@ -131,12 +141,69 @@ def board(
         )
 
 
+def registry_places(db: Session, tickets: Sequence[Ticket]) -> dict[tuple[str, int], str]:
+    """The registry's name of each routed ticket's building or road, read in two queries for the whole board."""
+    building_ids = {int(t.building_id) for t in tickets if t.building_id is not None}
+    place_ids = {int(t.place_id) for t in tickets if t.place_id is not None}
+    names: dict[tuple[str, int], str] = {}
+    if building_ids:
+        query = select(Building).where(Building.id.in_(building_ids)).options(selectinload(Building.estate))
+        names.update({("building", int(b.id)): f"{b.estate.name} {b.number}号楼" for b in db.scalars(query)})
+    if place_ids:
+        roads = db.scalars(select(Place).where(Place.id.in_(place_ids)))
+        names.update({("place", int(p.id)): str(p.name) for p in roads})
+    return names
+
+
+def place_of(ticket: Ticket, names: dict[tuple[str, int], str]) -> str:
+    """Where the ticket is: the registry's place, else what the resident gave as the place (never the whole report)."""
+    if ticket.building_id is not None and ("building", int(ticket.building_id)) in names:
+        return names[("building", int(ticket.building_id))]
+    if ticket.place_id is not None and ("place", int(ticket.place_id)) in names:
+        return names[("place", int(ticket.place_id))]
+    given = str(ticket.place_text or "").strip()
+    if not given or given == str(ticket.description).strip():
+        return NO_PLACE
+    return f"{given}（未对应到台账）"
+
+
+def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """The first line of a text, cut to ``limit`` characters: the board's 概要."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def actor_names(db: Session, actors: Sequence[str]) -> dict[str, str]:
+    """The names behind the timeline's actors (``console:…``, ``grid_member:…``, ``department:…``)."""
+    codes: dict[str, set[str]] = {}
+    for actor in actors:
+        kind, _, code = actor.partition(":")
+        codes.setdefault(kind, set()).add(code)
+    names: dict[str, str] = {}
+    if codes.get("console"):
+        query = select(ConsoleAccount).where(ConsoleAccount.username.in_(codes["console"]))
+        names.update({f"console:{a.username}": str(a.display_name) for a in db.scalars(query)})
+    if codes.get("grid_member"):
+        query = select(GridMember).where(GridMember.code.in_(codes["grid_member"]))
+        names.update({f"grid_member:{m.code}": str(m.name) for m in db.scalars(query)})
+    if codes.get("department"):
+        query = select(Department).where(Department.code.in_(codes["department"]))
+        names.update({f"department:{d.code}": str(d.name) for d in db.scalars(query)})
+    return names
+
+
 def _ticket_page(request: Request, me: Staff, ticket: Ticket, **extra: Any) -> HTMLResponse:
     table = default_table()
     category = table.categories.get(str(ticket.category))
+    department = (
+        me.db.scalars(select(Department).filter_by(code=ticket.department_code)).first()
+        if ticket.department_code
+        else None
+    )
+    private = ticket.matter == "private"
     members: list[GridMember] = []
     if "dispatch" in steps_for(me, ticket):
-        query = select(GridMember).join(Grid).order_by(GridMember.code)
+        query = select(GridMember).join(Grid).order_by(GridMember.code).options(selectinload(GridMember.grid))
         if me.account.role == "community_staff":
             query = query.where(Grid.community_id == me.account.community_id)
         members = list(me.db.scalars(query))
@@ -146,13 +213,16 @@ def _ticket_page(request: Request, me: Staff, ticket: Ticket, **extra: Any) -> H
         me,
         ticket=ticket,
         category=category,
-        matter=table.matter_names.get(str(ticket.matter), ""),
-        tier=table.tier_names.get(str(ticket.tier), ""),
-        status=STATUS_NAMES.get(str(ticket.status), ""),
+        matter=labels.matter(ticket.matter),
+        tier=NOT_DISPATCHED if private else labels.tier(ticket.tier),
+        status=labels.status(ticket.status),
         statuses=STATUS_NAMES,
-        level=LEVEL_NAMES.get(str(ticket.escalation_level), ""),
-        deadline=weekday_and_clock(ticket.deadline),
+        level=labels.level(ticket.escalation_level),
+        department=department.name if department is not None else None,
+        place=place_of(ticket, registry_places(me.db, [ticket])),
+        deadline=PRIVATE_DEADLINE if private else weekday_and_clock(ticket.deadline),
         events=[(weekday_and_clock(e.at), e) for e in ticket.events],
+        actors=actor_names(me.db, [str(e.actor) for e in ticket.events] + [str(ticket.public_summary_by or "")]),
         steps=[(step, STEPS[step][1], STEPS[step][2]) for step in steps_for(me, ticket)],
         members=members,
         phone=mask_phone(str(ticket.contact_phone)) if ticket.contact_phone else "未留",

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from backend.console.conversations import read_only_engine
+from backend.console.conversations import read_only_engine, sender_label
 from backend.models import AuditEntry
 from backend.settings import load_settings
 from tests.backend import tracker_data as td
@@ -97,15 +97,15 @@ def test_the_list_shows_channel_turns_tickets_and_flags(app, store):
     client, _ = login(app, "operator")
     html = page_of(client, "/console/conversations")
     shown = re.sub(r'href="[^"]*"', "", html)
-    assert "telegram:*****4321" in shown and "987654321" not in shown  # a chat id is shown only in part
+    assert sender_label(RESIDENT_TG) in shown and "987654321" not in shown  # a chat id is never shown
     rows = {row.split("</tr>")[0] for row in html.split("<tr")[2:]}
-    web = next(r for r in rows if "web:visitor-1" in r)
+    web = next(r for r in rows if sender_label(RESIDENT_WEB) in r)
     assert store in web and "没听懂" in web and "<td>3</td>" in web  # 3 resident turns
-    tg = next(r for r in rows if "telegram" in r)
+    tg = next(r for r in rows if sender_label(RESIDENT_TG) in r)
     assert "把握不大" in tg and "没听懂" not in tg and "Telegram" in tg
-    later = next(r for r in rows if "web:later" in r)
+    later = next(r for r in rows if sender_label("web:later") in r)
     assert "tag" not in later and "—" in later
-    assert html.index("web:later") < html.index("web:visitor-1")  # newest first
+    assert html.index(sender_label("web:later")) < html.index(sender_label(RESIDENT_WEB))  # newest first
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,8 @@ def test_the_list_shows_channel_turns_tickets_and_flags(app, store):
 def test_filters_and_search(app, store, query, expected):
     client, _ = login(app, "admin")
     html = page_of(client, f"/console/conversations?{query}")
-    shown = {s.rstrip(":") for s in ("telegram:", "web:visitor-1", "web:later") if s in html}
+    names = {"telegram": RESIDENT_TG, "web:visitor-1": RESIDENT_WEB, "web:later": "web:later"}
+    shown = {name for name, sender in names.items() if sender_label(sender) in html}
     assert shown == expected, query
     assert PHONE not in html.split("<table")[1]  # only the search box says what was searched
 
@@ -146,10 +147,12 @@ def test_the_transcript_shows_each_message_with_intent_confidence_and_answers_ma
     html = page_of(client, f"/console/conversations/{quote(RESIDENT_WEB)}")
     assert PHONE not in html and ID_CARD not in html
     assert "138****5678" in html and "110101********1234" in html
-    assert "电梯（elevator）" in html and "把握 91%" in html
+    assert "识别为 <strong>电梯</strong>" in html and "elevator" not in html and "把握 91%" in html
     assert "好的，已记下您的电话 138****5678" in html and "登记" in html and "先不用" in html
     assert "按钮 / 系统消息" in html  # /affirm is a button, not words
-    assert "识别为 <strong>nlu_fallback</strong>" in html and "noise（22%）" in html and "没听懂" in html
+    assert (
+        "识别为 <strong>没听懂</strong>" in html and "最接近 未命名的意图（22%）" in html and "nlu_fallback" not in html
+    )
     assert store in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert client.get("/console/conversations/web:nobody").status_code == 404

@@ -63,7 +63,7 @@ def test_every_figure_is_listed_old_to_new_and_equal_models_are_promoted():
     assert same.promote and same.text.endswith("不比正在使用的差，上线。")
     for _, name in promotion.GATED_METRICS:
         assert f"✓ {name}：" in same.text
-    assert "✓ 对话测试（tests/test_stories.yml）通过的故事：35/36 → 35/36" in same.text
+    assert "✓ 对话测试通过的故事：35/36 → 35/36" in same.text
     assert "动作预测对的 108/109 → 108/109" in same.text and "意图识别对的 92/92 → 92/92" in same.text
 
 
@@ -83,7 +83,7 @@ def test_a_newly_failing_story_is_refused_by_name_and_a_fixed_one_is_welcome():
     }  # fmt: skip
     refused = promotion.decide(broken, GOOD)
     assert not refused.promote
-    assert "✗ 对话测试（tests/test_stories.yml）通过的故事：35/36 → 34/36" in refused.text
+    assert "✗ 对话测试通过的故事：35/36 → 34/36" in refused.text
     assert "✗ 新模型没通过「greeting twice」：动作 action_greet 预测成了 action_listen" in refused.text
     assert refused.text.endswith("未上线：对话测试里新模型没通过「greeting twice」。")
 
@@ -201,7 +201,7 @@ def test_the_consoles_retrain_refuses_a_candidate_that_breaks_a_story(models, ga
     decision = str(finished.decision)
     assert "未上线：" in decision and f"对话测试里新模型没通过「{BROKEN_STORY}」" in decision, decision
     assert f"✗ 新模型没通过「{BROKEN_STORY}」：动作 utter_iamabot 预测成了" in decision
-    assert "✓ 类别 macro-F1：" in decision and "真实留言（两位标注人都确定的）类别准确率：" in decision
+    assert "✓ 类别宏平均 F1：" in decision and "真实留言（两位标注人都确定的）类别准确率：" in decision
     assert any(line.startswith("对话测试：") for line in lines)
     with registry() as s:
         assert versions.serving(s).name == "sst-serving"

@@ -73,7 +73,7 @@ def test_retrain_evaluate_promote_and_roll_back_without_downtime(running: Stack)
         client = console_login(running)
         page = client.get("/console/models")
         assert page.status_code == 200
-        assert f'data-testid="loaded">{candidate}' in page.text and "类别 macro-F1" in page.text
+        assert f'data-testid="loaded">{candidate}' in page.text and "类别宏平均 F1" in page.text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
         done = client.post(f"/console/models/{first}/rollback", data={"csrf": csrf}, follow_redirects=True)
         assert f"已回滚：正在使用 {first}" in done.text

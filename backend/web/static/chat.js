@@ -16,9 +16,20 @@
   var lastReplyId = 0;
   var pollTimer = null;
 
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  // The log is the scroll container (the page itself is one screen high): keep its newest message in view.
+  function scrollDown() {
+    log.scrollTop = log.scrollHeight;
+    var last = log.lastElementChild;
+    if (last && last.scrollIntoView) { last.scrollIntoView({ block: "end" }); }
+  }
+
+  // Only the latest answer's buttons can be pressed: once the resident sends anything, older ones are spent.
+  function retireButtons() {
+    log.querySelectorAll(".buttons button").forEach(function (x) { x.disabled = true; });
+  }
 
   function addBubble(who, text) {
+    if (who === "user") { retireButtons(); }
     var item = document.createElement("li");
     item.className = "msg " + who;
     var bubble = document.createElement("div");
@@ -39,6 +50,7 @@
       var img = document.createElement("img");
       img.src = reply.image;
       img.alt = "图片";
+      img.addEventListener("load", scrollDown);
       item.appendChild(img);
     }
     if (reply.buttons && reply.buttons.length) {
@@ -49,7 +61,6 @@
         button.type = "button";
         button.textContent = b.title;
         button.addEventListener("click", function () {
-          row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
           send(b.payload, b.title);
         });
         row.appendChild(button);
@@ -139,7 +150,8 @@
     }
   });
 
-  // Restore the conversation after a reload, answers to retried messages included.
+  // Restore the conversation after a reload, answers to retried messages included: a pressed button reads as
+  // its title (the history gives it), and every answer's buttons but the latest one's are disabled again.
   fetch("/api/chat/history", { credentials: "same-origin" })
     .then(function (r) { return r.json(); })
     .then(function (history) {
