@@ -241,7 +241,9 @@ PLACE_ANSWER = "inform_place"
 # A place answer with at least this many characters besides the place, and a
 # request category at least this likely, is a short report, not an answer.
 RESIDUE_CHARS = 3
-RUNNER_UP_CONFIDENCE = 0.15
+# The classifier's calibrated probabilities are sharp (a temperature under 1), so a
+# runner-up of a few per cent is real evidence beside a place the resident named.
+RUNNER_UP_CONFIDENCE = 0.03
 _NOT_CONTENT = re.compile(r"[\s\d０-９,，.。!！?？、~～:：;；()（）号楼栋幢单元室层座]")
 
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import yaml
 
+from backend.console.conversations import sender_label
 from backend.settings import PROJECT_ROOT
 from tests.e2e.stack import Stack, free_port, say
 from tests.e2e.test_chat_page import SCREENSHOTS, browser  # noqa: F401 - the shared Chromium fixture
@@ -89,7 +90,7 @@ def test_an_operator_flags_a_message_and_an_admin_labels_it(browser, running, re
     operator.goto(url + "/console/conversations")
     operator.get_by_label("搜索").fill("咔咔响")
     operator.get_by_role("button", name="筛选").click()
-    operator.get_by_role("link", name=sender).click()
+    operator.get_by_role("link", name=sender_label(sender)).click()  # 网页访客 #…, never the raw id
     operator.wait_for_load_state()
     gibberish = operator.locator("li.resident", has_text="zzkp")
     assert gibberish.locator(".tag").first.inner_text() in ("没听懂", "把握不大", "待标注（没听懂（兜底））")
