@@ -137,7 +137,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
     Variable(
         "REVIEW_CONFIDENCE_THRESHOLD",
-        "0.5",
+        "0.6",
         "a resident message the NLU was less sure of than this goes to the console's review queue",
     ),
     Variable(
