@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 FILE_NAME = "realdev.jsonl"
 RUN = 12
-# A run must carry this many Chinese characters to count: masked numbers
-# (************) or a URL shared by chance are not a copied text.
+# A run must carry this many Chinese characters to count: a masked number (a
+# row of stars) or a URL shared by chance is not a copied text.
 MIN_HAN_IN_RUN = 6
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 

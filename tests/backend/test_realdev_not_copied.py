@@ -20,7 +20,7 @@ def test_the_check_finds_a_copied_run_even_rewrapped(tmp_path):
 
 
 def test_runs_of_masked_digits_or_ascii_do_not_count():
-    assert list(realdev.runs("电话138********后四位")) == []
+    assert list(realdev.runs("电话138" + "*" * 8 + "后四位")) == []
     assert list(realdev.runs("ABCDEFGHIJKLMN")) == []
 
 
