@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conversations.test_emergencies_and_members import _fill, _news
+from tests.conversations.transcripts import fill as _fill
+from tests.conversations.transcripts import news as _news
 from tests.e2e.stack import Stack, texts
 from tests.e2e.test_report import NUMBER, Resident
 

@@ -8,22 +8,18 @@ and through the resident API.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conversations.transcripts import fill as _fill
 from tests.e2e.stack import Stack, texts
 from tests.e2e.test_report import NUMBER, Resident
 
 pytestmark = pytest.mark.e2e
 TRANSCRIPTS = yaml.safe_load((Path(__file__).parent / "places_and_interruptions.yml").read_text(encoding="utf-8"))
-
-
-def _fill(text: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t["name"] for t in TRANSCRIPTS])

@@ -9,52 +9,21 @@ resident API and in the notices the worker delivers to the chat.
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
+from tests.conversations.transcripts import button as _button
+from tests.conversations.transcripts import fill as _fill
+from tests.conversations.transcripts import member as _member
+from tests.conversations.transcripts import news as _news
 from tests.e2e.stack import Stack, say, texts
 from tests.e2e.test_report import NUMBER, Resident
 
 pytestmark = pytest.mark.e2e
 TRANSCRIPTS = yaml.safe_load((Path(__file__).parent / "status_and_ratings.yml").read_text(encoding="utf-8"))
-
-
-def _fill(text: str, values: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
-
-
-def _news(me: Resident, wanted: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        replies = httpx.get(
-            f"{me.stack.web_url}/api/chat/updates?after=0", cookies={"sst_visitor": me.cookie}, timeout=10
-        ).json()["replies"]
-        if any(wanted in (r.get("text") or "") for r in replies):
-            return
-        time.sleep(1)
-    raise AssertionError(f"居民没有收到含“{wanted}”的消息")
-
-
-def _member(stack: Stack, code: str) -> str:
-    sender = f"telegram:{uuid.uuid4().int % 10**9}"
-    bound = re.search(r"绑定码：(\d{8})", stack.command("members", "code", code)).group(1)
-    assert "绑定成功" in texts(say(stack, sender, f"绑定 {bound}"))
-    return sender
-
-
-def _button(answers: list[dict[str, Any]], wanted: str) -> str:
-    for answer in answers:
-        for button in answer.get("buttons") or []:
-            if wanted in button["title"]:
-                return str(button["payload"])
-    raise AssertionError(f"没有标题含“{wanted}”的按钮：{answers!r}")
 
 
 def _check_ticket(me: Resident, number: str, fields: dict[str, Any], where: str) -> None:
