@@ -119,7 +119,15 @@ def offer_community(
         "text": question_text(tracker),
     }
     logger.info("asked resident %s about %d community(ies) from their tickets", resident.code, len(found))
-    return [SlotSet(PENDING, True), SlotSet(OFFER, offer)]
+    return [
+        SlotSet(PENDING, True),
+        SlotSet(OFFER, offer),
+        # A new question: an earlier ticket offer, place question or two-category question is not what the next
+        # message answers (as actions/clarify.py does for its own question).
+        SlotSet("offer_pending", False),
+        SlotSet("awaiting_place", False),
+        SlotSet("clarify_pending", False),
+    ]
 
 
 def _offer(tracker: Tracker) -> dict[str, Any]:
@@ -195,8 +203,9 @@ class ActionPointsCommunityDecline(Action):
         return "action_points_community_decline"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Decline; a no that answers something asked since goes to ``action_handle_deny``."""
+        """Decline; a no that answers something asked since goes on (to the two-category question if it is open)."""
         if not asked_just_before(tracker):
-            return [*closed(), FollowupAction("action_handle_deny")]
+            other = "action_clarify_neither" if tracker.get_slot("clarify_pending") else "action_handle_deny"
+            return [*closed(), FollowupAction(other)]
         dispatcher.utter_message(response="utter_points_community_declined")
         return _answer_the_question(_offer(tracker))

@@ -22,6 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.clarify import ActionClarifyNeither
 from actions.filing import ActionHandleAffirm, ActionHandleDeny
 from actions.points import ActionPointsBalance, ActionPointsCatalogue, ActionPointsRedeem
 from actions.points_community import ActionPointsCommunityDecline, ActionPointsCommunityJoin, asked_this_conversation
@@ -44,6 +45,7 @@ ACTIONS: dict[str, Action] = {
         ActionPointsCommunityDecline(),
         ActionHandleAffirm(),
         ActionHandleDeny(),
+        ActionClarifyNeither(),
     )
 }
 YES_FL = '/affirm{"points_community": "fl"}'
@@ -349,3 +351,17 @@ async def test_rasa_records_which_response_an_answer_came_from_so_the_question_i
         "web:x", {}, {}, [{"event": "user", "text": "能换什么"}, stored], False, None, {}, "action_listen"
     )
     assert asked_this_conversation(tracker)
+
+
+async def test_the_question_supersedes_an_open_two_category_question_and_a_later_one_gets_its_no(street):
+    chat = Chat("fl8")
+    chat.slots["clarify_pending"] = True
+    await chat.say("能换什么", "points_catalogue", "action_points_catalogue")
+    assert chat.slots["clarify_pending"] is False  # 不用 now answers the community question alone
+    # Asked about two categories since (clarify_pending again), the resident's 都不是 is that question's.
+    chat.events.append({"event": "user", "text": "门口那个东西又坏了"})
+    chat.events.append({"event": "action", "name": "action_triage_request"})
+    chat.slots["clarify_pending"] = True
+    [again] = await chat.say("都不是", "deny", "action_points_community_decline")
+    assert again["response"] == "utter_clarify_describe_again"
+    assert chat.slots["points_community_pending"] is False
