@@ -5,6 +5,10 @@ number can be traced to entries with dates and reasons. Redeeming asks for
 a confirmation first; the "确认兑换" (or a typed yes) right after it is
 handled by :class:`actions.filing.ActionHandleAffirm`, which calls
 :func:`redeem_chosen_item` here.
+
+The answers that need the resident's community (balance and rank, what the
+points buy, redeeming) first ask a resident without one whether to register
+them in the community their tickets point to (:mod:`actions.points_community`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions.points_community import offer_community, question_text
 from actions.runtime import resident_of, resident_text, sessions
 from backend.dates import day
 from backend.errors import DomainError
@@ -69,10 +74,13 @@ class ActionPointsBalance(Action):
         return "action_points_balance"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Read the ledger and the ranking."""
+        """Read the ledger and the ranking (first asking to register a resident without a community)."""
         now = datetime.now(timezone.utc)
         with sessions().begin() as session:
             resident = resident_of(session, tracker)
+            asked = offer_community(dispatcher, tracker, session=session, resident=resident, asking=self.name())
+            if asked is not None:
+                return asked
             points = balance(session=session, resident=resident)
             rank = rank_of(session=session, resident=resident, month=this_month(now))
             community = session.get(Community, resident.community_id) if resident.community_id else None
@@ -90,7 +98,7 @@ class ActionPointsBalance(Action):
                 title=f"★ {title}！" if title else "",
                 code=str(resident.code),
             )
-            if community is not None and _BOARD.search(resident_text(tracker)):
+            if community is not None and _BOARD.search(question_text(tracker)):
                 board = monthly_ranking(session=session, community_id=int(community.id), month=this_month(now))
                 lines = "\n".join(
                     f"{line.rank}. {line.shown_name} {line.points} 分" + (" ★" if title_of(line) else "")
@@ -170,9 +178,12 @@ class ActionPointsCatalogue(Action):
         return "action_points_catalogue"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Split the community's catalogue by what the balance covers."""
+        """Split the community's catalogue by what the balance covers (first asking as the balance does)."""
         with sessions().begin() as session:
             resident = resident_of(session, tracker)
+            asked = offer_community(dispatcher, tracker, session=session, resident=resident, asking=self.name())
+            if asked is not None:
+                return asked
             offers = catalogue(session=session, resident=resident)
             points = balance(session=session, resident=resident)
         if not offers:
@@ -202,10 +213,13 @@ class ActionPointsRedeem(Action):
         return "action_points_redeem"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Offer the redemption (确认兑换 / 不换了), or say why it cannot be done."""
-        text = resident_text(tracker)
+        """Offer the redemption (确认兑换 / 不换了), or say why it cannot be done (first asking as the balance does)."""
+        text = question_text(tracker)
         with sessions().begin() as session:
             resident = resident_of(session, tracker)
+            asked = offer_community(dispatcher, tracker, session=session, resident=resident, asking=self.name())
+            if asked is not None:
+                return [*asked, SlotSet(REDEEM_SLOT, None)]
             item = find_item(session=session, resident=resident, text=text)
             points = balance(session=session, resident=resident)
             if item is None:

@@ -2,6 +2,9 @@
 
 Name, phone and home address are optional and stored only with consent
 (``consent_at``); they are shown masked (see :mod:`backend.privacy`).
+A community set because the resident said yes in the chat to the community
+their tickets point to records when they said it (``community_consent_at``,
+see :mod:`backend.points.membership`).
 """
 
 from __future__ import annotations
@@ -25,4 +28,5 @@ class Resident(Base):
     address = Column(String(200), nullable=True)
     community_id = Column(ForeignKey("communities.id"), nullable=True, index=True)
     consent_at = Column(UTCDateTime(), nullable=True)
+    community_consent_at = Column(UTCDateTime(), nullable=True)
     created_at = Column(UTCDateTime(), nullable=False, default=utcnow)

@@ -135,7 +135,10 @@ def redeem(*, session: Session, resident: Resident, item_code: str, now: datetim
     caller does on an exception (the debit may already have been written).
     """
     if resident.community_id is None:
-        raise InvalidInput("还不知道您属于哪个社区：请先通过网格员登记，或在登记工单时说明住址。")
+        raise InvalidInput(
+            "还不知道您属于哪个社区：参加社区活动时让网格员记录，"
+            "或者在小区里登记过工单的，问我“能换什么”时同意登记为那个社区的居民。"
+        )
     lock(session=session, resident=resident)  # first, so every read below is under the lock
     item = session.scalars(select(CatalogueItem).filter_by(community_id=resident.community_id, code=item_code)).first()
     if item is None:
