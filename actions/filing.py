@@ -25,6 +25,7 @@ from sqlalchemy import select
 from actions.points import REDEEM_SLOT, redeem_chosen_item
 from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
 from actions.runtime import resident_of, sessions
+from actions.two_problems import offer_next
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
@@ -73,7 +74,8 @@ class ActionSubmitReport(Action):
                             status=STATUS_NAMES[existing.status],
                             deadline=weekday_and_clock(existing.deadline),
                         )
-                        return [*finished_events(), SlotSet("last_ticket", existing.number)]
+                        followed = [*finished_events(), SlotSet("last_ticket", existing.number)]
+                        return [*followed, *offer_next(dispatcher, tracker)]
                 ticket = create_ticket(
                     session=session,
                     resident=resident,
@@ -110,7 +112,8 @@ class ActionSubmitReport(Action):
             )
         if dispatch:
             dispatcher.utter_message(response="utter_ticket_needs_dispatch")
-        return [*finished_events(), SlotSet("last_ticket", number)]
+        # The next problem told in the same message, if any, is offered now (after the slots are cleared).
+        return [*finished_events(), SlotSet("last_ticket", number), *offer_next(dispatcher, tracker)]
 
 
 class ActionDeclineTicket(Action):
@@ -123,10 +126,11 @@ class ActionDeclineTicket(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Confirm, and say how to correct a misunderstanding."""
         dispatcher.utter_message(response="utter_ticket_declined")
-        return [SlotSet("offer_pending", False)]
+        return [SlotSet("offer_pending", False), *offer_next(dispatcher, tracker)]
 
 
-OFFERING_ACTIONS = ("action_triage_request", "action_resolve_place")
+# action_submit_report and the decline offer the next problem told in the same message (actions/two_problems.py).
+OFFERING_ACTIONS = ("action_triage_request", "action_resolve_place", "action_submit_report", "action_handle_deny")
 
 
 def answered_action(tracker: Tracker) -> str | None:

@@ -17,7 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import clarify
+from actions import clarify, two_problems
 from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
 from actions.rating import rating_in_words
@@ -104,6 +104,9 @@ class ActionTriageRequest(Action):
         completed = add_emergency_place(dispatcher, tracker)
         if completed is not None:
             return completed
+        started = two_problems.asked_for_next(dispatcher, tracker)  # "还有噪音的事呢？" after the first was filed
+        if started is not None:
+            return started
         rated = rating_in_words(dispatcher, tracker)  # "不满意！灯还是不亮" while a rating is pending
         if rated is not None:
             return rated
@@ -134,6 +137,10 @@ class ActionTriageRequest(Action):
             # "在楼道里" typed instead of pressing a button: it answers the question.
             return await ActionResolvePlace().run(dispatcher, tracker, domain)
         result = triage(message, text, table=table)
+        several = two_problems.problems_told(result, table)
+        if several:
+            # 烧烤店夜里吵 and 门口垃圾堆着 in one message: both said back, the first offered first.
+            return two_problems.tell(dispatcher, table, several, text, explain)
         if result.choices:
             # Unsure between two categories: ask with both as buttons, not "没太明白".
             return clarify.ask(dispatcher, table, result, text)
@@ -213,7 +220,7 @@ class ActionCancelRequest(Action):
         stop: list[dict[str, Any]] = []
         if (tracker.active_loop or {}).get("name"):
             stop = [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return [*stop, *finished_events(), SlotSet(REDEEM_SLOT, None)]
+        return [*stop, *finished_events(), SlotSet(REDEEM_SLOT, None), *two_problems.forgotten()]
 
 
 class ActionCancelReport(ActionCancelRequest):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from actions.gridwork_query import member_answer
 from actions.runtime import resident_of, resident_text, sessions
+from actions.two_problems import asked_for_next
 from backend.categories import CategoryTable, default_table
 from backend.dates import clock, day
 from backend.messages import TIMELINE_KIND_NAMES
@@ -73,6 +74,9 @@ class ActionTicketStatus(Action):
         answered = await member_answer(dispatcher, tracker, domain)  # a grid member's 查询 of their grid's ticket
         if answered is not None:
             return answered
+        started = asked_for_next(dispatcher, tracker)  # "还有噪音的事呢？": the other problem told, not a status
+        if started is not None:
+            return started
         table = default_table()
         text = resident_text(tracker)
         number = _entity(tracker, "ticket_no") or extract(text).get("ticket_no")

@@ -57,8 +57,10 @@ def main() -> None:
 
         serving_imports.install()  # before anything imports TensorFlow
         from backend import rasa_connections, rasa_speedups
+        from backend.rasa_ext import several_problems
 
         rasa_speedups.install()
+        several_problems.install()  # after rasa_speedups: it wraps the parse that one put in place
         rasa_connections.install()
         gc_pauses.install_for_rasa()
     elif module == "rasa_sdk":

@@ -40,6 +40,9 @@ class TriageResult:
     ``choices`` holds two category codes when the classifier is unsure between
     them (see :func:`two_choices`): ``question`` then asks which one it is, and
     ``category`` stays null until the resident picks.
+    ``problems`` lists the problems of a message that tells several (category,
+    name, summary, text, confidence; see :mod:`backend.triage.several`), and is
+    empty for a message about one thing.
     """
 
     kind: str
@@ -55,6 +58,7 @@ class TriageResult:
     low_confidence: bool = False
     top: list[dict[str, Any]] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,6 +89,7 @@ def triage(
         for r in parse.get("intent_ranking") or []
         if table.get(str(r.get("name"))) is not None
     ][:TOP]
+    result.problems = [dict(p) for p in parse.get("problems") or []]
     return result
 
 

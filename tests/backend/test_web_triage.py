@@ -57,6 +57,7 @@ def test_triage_returns_the_documented_shape(client, nlu):
         "low_confidence",
         "top",
         "choices",
+        "problems",
     }
     assert (body["kind"], body["category"], body["matter"], body["tier"]) == (
         "request",
@@ -66,6 +67,30 @@ def test_triage_returns_the_documented_shape(client, nlu):
     )
     assert body["entities"]["building"] == 3
     assert nlu["seen"] == [(None, "admin", "三号楼电梯又坏了")]  # a signed JWT in the header, no token in the URL
+    assert body["problems"] == []
+
+
+def test_triage_returns_the_problems_the_rasa_server_found(client, nlu):
+    text = "滨湖路的路灯坏了一个礼拜了，还有碧湖丽苑5号楼电梯老是卡在三楼"
+    problems = [
+        {
+            "category": "streetlight",
+            "name": "路灯照明",
+            "summary": "滨湖路的路灯坏了一个礼拜了",
+            "text": "…",
+            "confidence": 0.99,
+        },
+        {
+            "category": "elevator",
+            "name": "电梯",
+            "summary": "还有碧湖丽苑5号楼电梯老是卡在三楼",
+            "text": "…",
+            "confidence": 0.98,
+        },
+    ]
+    nlu["parse"] = {"intent": {"name": "elevator", "confidence": 0.9}, "entities": [], "problems": problems}
+    body = client.post("/api/triage", json={"text": text}).json()
+    assert [p["category"] for p in body["problems"]] == ["streetlight", "elevator"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\x00\x01"])
