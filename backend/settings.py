@@ -235,7 +235,7 @@ class Settings:
         lock = make_url(self.redis_url) if self.redis_url else None
         return {
             # Rasa's lock store: Redis when several Rasa servers share conversations, else in memory.
-            "LOCK_STORE_TYPE": "backend.rasa_lock_store.AtomicRedisLockStore" if lock else "in_memory",
+            "LOCK_STORE_TYPE": "backend.rasa_ext.lock_store.AtomicRedisLockStore" if lock else "in_memory",
             "LOCK_STORE_HOST": (lock.host or "127.0.0.1") if lock else "",
             "LOCK_STORE_PORT": str(lock.port or 6379) if lock else "6379",
             "LOCK_STORE_DB": (lock.database or "1") if lock else "1",

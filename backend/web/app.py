@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from backend import messages, photos
 from backend.db import make_engine, make_session_factory
+from backend.rasa_client import RasaClient
 from backend.settings import Settings, load_settings
 from backend.web import (
     chat,
@@ -44,7 +45,6 @@ from backend.web import (
     tickets,
     triage,
 )
-from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 
