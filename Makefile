@@ -59,6 +59,7 @@ bench: train
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the layout's import rules (pyproject.toml [tool.importlinter])
 
 typecheck: setup
 	$(VENV)/bin/mypy

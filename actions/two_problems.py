@@ -1,7 +1,7 @@
 """Two problems in one message: say both back, register the first, then offer the next.
 
 The Rasa server's parse says when a message tells several problems
-(:mod:`backend.rasa_ext.several_problems`, decided by
+(:mod:`backend.rasa_ext.patches.several_problems`, decided by
 :mod:`backend.triage.several`). The triage then says them all back
 (①②), explains the first and offers its ticket; the others wait in
 ``problems_pending``. Once the first is filed (or declined), the next is

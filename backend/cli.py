@@ -252,14 +252,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_rasa(args: argparse.Namespace) -> int:
     """Run the rasa command line with endpoints.yml's variables filled from the settings.
 
-    Through :mod:`backend.run_masked`, as the servers run: ``rasa test``
+    Through :mod:`backend.rasa_ext.launcher`, as the servers run: ``rasa test``
     (``make conversation-tests``) then checks the conversations with the
     same speedups, TED's prediction cache among them, that serve residents.
     """
     import os
 
     settings = load_settings(require_secrets=False)
-    argv = [sys.executable, "-m", "backend.run_masked", "rasa", *args.rasa_args]
+    argv = [sys.executable, "-m", "backend.rasa_ext.launcher", "rasa", *args.rasa_args]
     os.chdir(PROJECT_ROOT)
     os.execvpe(argv[0], argv, {**os.environ, **settings.rasa_environment()})
     return 0  # not reached

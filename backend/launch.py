@@ -14,7 +14,6 @@ import logging
 import os
 import socket
 import sys
-from pathlib import Path
 from typing import Any
 
 from backend.settings import PROJECT_ROOT, ConfigError, Settings
@@ -62,35 +61,13 @@ def _exec(argv: list[str], extra_env: dict[str, str]) -> None:
     os.execvpe(argv[0], argv, env)
 
 
-def rasa_model(settings: Settings) -> Path:
-    """The model a Rasa server starts with: the serving version, else the one for the current inputs.
-
-    The serving version is the last one promoted (or rolled back to) in the
-    console or by ``make train``; before any promotion is recorded (a fresh
-    database, the tests' stacks) it is the model trained from the current data.
-    """
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from backend.db import make_engine, make_session_factory
-    from backend.model_store import model_path
-    from backend.training.versions import serving_archive
-
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            serving = serving_archive(session, settings.model_dir)
-    except (OperationalError, ProgrammingError):
-        serving = None  # database not migrated yet
-    finally:
-        engine.dispose()
-    return serving or model_path(settings.model_dir)
-
-
 def serve_rasa(settings: Settings) -> None:
     """The Rasa server: REST channel and HTTP API (token-protected), loopback by default."""
-    from backend.spacy_pipeline import build
+    from backend.training.spacy_pipeline import build
 
     check_port(settings.rasa_host, settings.rasa_port, "RASA_PORT")
+    from backend.training.versions import rasa_model
+
     model = rasa_model(settings)
     if not model.exists():
         raise SystemExit(f"还没有训练好的模型 {model}。请运行 make train（make run 会自动训练）。")
@@ -99,7 +76,7 @@ def serve_rasa(settings: Settings) -> None:
         [
             sys.executable,
             "-m",
-            "backend.run_masked",  # phones and ID numbers masked in Rasa's logs (it logs message text)
+            "backend.rasa_ext.launcher",  # phones and ID numbers masked in Rasa's logs (it logs message text)
             "rasa",
             "run",
             "--enable-api",  # token and JWT secret added inside the process from RASA_TOKEN: not in `ps`
@@ -125,7 +102,7 @@ def serve_actions(settings: Settings) -> None:
         [
             sys.executable,
             "-m",
-            "backend.run_masked",
+            "backend.rasa_ext.launcher",
             "rasa_sdk",
             "--actions",
             "actions",

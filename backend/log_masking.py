@@ -18,7 +18,7 @@ Telegram bot token in a Bot API URL never reach a log line whole.
 
 :func:`install` is called by the backend's command line for its own
 processes; Rasa and the action server are started through
-:mod:`backend.run_masked`, which installs it before running them.
+:mod:`backend.rasa_ext.launcher`, which installs it before running them.
 """
 
 from __future__ import annotations

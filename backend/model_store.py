@@ -24,10 +24,10 @@ TRAINING_INPUTS = (
     "config.yml",
     "domain",
     "data",
-    "backend/nlu_normaliser.py",
-    "backend/nlu_placeholders.py",
-    "backend/nlu_tfidf.py",
-    "backend/nlu_classifier.py",
+    "backend/rasa_ext/nlu_normaliser.py",
+    "backend/rasa_ext/nlu_placeholders.py",
+    "backend/rasa_ext/nlu_tfidf.py",
+    "backend/rasa_ext/nlu_classifier.py",
     "backend/triage/text.py",
 )
 PREFIX = "sst-"
@@ -53,7 +53,7 @@ def fingerprint(root: Path = PROJECT_ROOT, config: Path | None = None) -> str:
     """
     from importlib.metadata import version
 
-    from backend.spacy_pipeline import fingerprint as spacy_fingerprint
+    from backend.training.spacy_pipeline import fingerprint as spacy_fingerprint
 
     digest = hashlib.sha256(f"rasa=={version('rasa')}\nspacy={spacy_fingerprint()}\n".encode())
     for path in training_files(root):
@@ -88,7 +88,7 @@ def train(
     Raises:
         subprocess.CalledProcessError: training failed (Rasa printed why).
     """
-    from backend.spacy_pipeline import build
+    from backend.training.spacy_pipeline import build
 
     build()
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 The SQLite databases (and their ``-wal``/``-shm``/``-journal`` files),
 uploaded photos, logs, review files and ``var/secrets.env`` hold phone
 numbers, ID numbers and the tokens that open every tracker. Every entry
-point (:mod:`backend.cli`, :mod:`backend.run_masked`,
+point (:mod:`backend.cli`, :mod:`backend.rasa_ext.launcher`,
 ``scripts/with-env.sh``) sets the process umask to 077 with
 :func:`restrict_umask`, so whatever a process creates — SQLite's own
 journal files, a log file, Rasa's tracker database — is created owner-only.

@@ -7,7 +7,7 @@ log had ``GET …/status?token=…``. Rasa also accepts a JWT in the
 ``Authorization: Bearer`` header (``--jwt-secret``), checked with
 sanic-jwt. So the stack's Rasa servers are started with a JWT secret
 derived from ``RASA_TOKEN`` (:func:`jwt_secret`, added to Rasa's arguments
-inside the process by :mod:`backend.run_masked`, so no command line holds
+inside the process by :mod:`backend.rasa_ext.launcher`, so no command line holds
 it), and the clients send a short-lived JWT signed with it
 (:class:`RasaAuth`): the token itself never travels, and a JWT that leaked
 would expire within minutes. The role ``admin`` is what Rasa requires for

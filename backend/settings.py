@@ -4,7 +4,7 @@ Every entry point (web app, worker, launcher, command line, action server,
 Telegram bridge) calls :func:`load_settings` once at start-up and passes the
 result down; nothing else in the project reads ``os.environ``. The table
 :data:`VARIABLES` is the single list of variables: ``.env.example`` and the
-README's configuration table are checked against it by the tests.
+configuration table of docs/operations.md are checked against it by the tests.
 
 Secrets (``SECRET_KEY``, ``RASA_TOKEN``) have no default here. ``make run``
 generates local ones into ``var/secrets.env`` on first run; a production
@@ -32,7 +32,7 @@ class Variable:
         name: the variable's name.
         default: the value used when it is unset; ``None`` means required.
         secret: whether the value must never be logged or committed.
-        help: one line for ``.env.example`` and the README.
+        help: one line for ``.env.example`` and docs/operations.md.
     """
 
     name: str
@@ -235,7 +235,7 @@ class Settings:
         lock = make_url(self.redis_url) if self.redis_url else None
         return {
             # Rasa's lock store: Redis when several Rasa servers share conversations, else in memory.
-            "LOCK_STORE_TYPE": "backend.rasa_lock_store.AtomicRedisLockStore" if lock else "in_memory",
+            "LOCK_STORE_TYPE": "backend.rasa_ext.lock_store.AtomicRedisLockStore" if lock else "in_memory",
             "LOCK_STORE_HOST": (lock.host or "127.0.0.1") if lock else "",
             "LOCK_STORE_PORT": str(lock.port or 6379) if lock else "6379",
             "LOCK_STORE_DB": (lock.database or "1") if lock else "1",

@@ -35,13 +35,13 @@ from backend.console.review_queue import scan
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.notifications import Send, chat_sender, deliver_due
+from backend.rasa_client import RasaClient
 from backend.retention import Purged, purge_backend, purge_tracker_store
 from backend.services import chat as chat_service
 from backend.settings import PROJECT_ROOT, Settings
 from backend.tickets.escalation import escalate_overdue
 from backend.tickets.satisfaction import close_unrated
 from backend.training import jobs as training_jobs
-from bot.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 

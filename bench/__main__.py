@@ -76,7 +76,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--bare-speedups",
         action="store_true",
-        help="start the bare Rasa server with the stack's speedups (backend.rasa_speedups) instead of stock Rasa",
+        help="start the bare Rasa server with the stack's speedups (backend.rasa_ext.patches) instead of stock Rasa",
     )
     return parser.parse_args()
 

@@ -83,7 +83,7 @@ class BareRasaServer:
     """``rasa run`` with the same model: the REST channel, a SQLite tracker store, no action server.
 
     Stock Rasa 3.6 by default; ``speedups`` starts it as the stack's Rasa
-    servers start (``backend.run_masked``: :mod:`backend.rasa_speedups`,
+    servers start (``backend.rasa_ext.launcher``: :mod:`backend.rasa_ext.patches.speedups`,
     TED's prediction cache among them), to compare like with like.
     """
 
@@ -106,9 +106,9 @@ class BareRasaServer:
             encoding="utf-8",
         )
         log = (self.workdir / "bare-rasa.log").open("ab")
-        launcher = ["-m", "backend.run_masked", "rasa"] if self.speedups else ["-m", "rasa"]
+        launcher = ["-m", "backend.rasa_ext.launcher", "rasa"] if self.speedups else ["-m", "rasa"]
         command = [sys.executable, *launcher, "run", "--enable-api"]
-        if not self.speedups:  # stock Rasa reads its token from the command line only; backend.run_masked adds it
+        if not self.speedups:  # stock Rasa reads its token from the command line only; the launcher adds it
             command += ["--auth-token", BARE_TOKEN]
         command += ["--interface", "127.0.0.1", "--port", str(self.port)]
         command += ["--model", str(model_path(settings.model_dir)), "--endpoints", str(endpoints)]

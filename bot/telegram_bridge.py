@@ -44,11 +44,11 @@ from telegram.error import RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from backend.db import make_engine, make_session_factory
+from backend.rasa_client import RasaClient
 from backend.services import chat as chat_service
 from backend.settings import Settings
 from bot.incoming import ingest, read_update, store_update, users_with_due_updates
 from bot.outgoing import retry_seconds, send_due, senders_with_due_replies
-from bot.rasa_client import RasaClient
 from bot.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)

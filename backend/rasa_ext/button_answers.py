@@ -1,6 +1,6 @@
 """A typed answer to the buttons on screen is handled as the press it stands for, before Rasa reads it.
 
-The guarded REST channel (:mod:`backend.rasa_guard`), through which every
+The guarded REST channel (:mod:`backend.rasa_ext.channel`), through which every
 channel reaches Rasa, hands each incoming message to :func:`as_pressed`. A
 short message (:func:`backend.rasa_ext.typed_buttons.may_be_a_button`) is
 matched against the buttons of the assistant's latest answer to that sender
@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import SQLTrackerStore
 
+from backend.rasa_ext.patches.speedups import payload_parse
 from backend.rasa_ext.typed_buttons import intent_of, load_paraphrases, match, may_be_a_button
-from backend.rasa_speedups import payload_parse
 
 logger = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 def cmd_serving(args: argparse.Namespace) -> int:
     """Print the archive the Rasa server loads on start."""
-    from backend.launch import rasa_model
+    from backend.training.versions import rasa_model
 
     print(rasa_model(load_settings(require_secrets=False)))
     return 0

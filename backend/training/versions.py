@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput, NotFound
 from backend.models import ModelVersion
+from backend.settings import Settings
 from backend.training.rasa_server import RasaServer, RasaServerError
 
 logger = logging.getLogger(__name__)
@@ -178,3 +179,26 @@ def rollback(
     target.decision = f"{target.decision}\n{note}" if target.decision else note
     session.flush()
     return target
+
+
+def rasa_model(settings: Settings) -> Path:
+    """The model a Rasa server starts with: the serving version, else the one for the current inputs.
+
+    The serving version is the last one promoted (or rolled back to) in the
+    console or by ``make train``; before any promotion is recorded (a fresh
+    database, the tests' stacks) it is the model trained from the current data.
+    """
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.db import make_engine, make_session_factory
+    from backend.model_store import model_path
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            serving = serving_archive(session, settings.model_dir)
+    except (OperationalError, ProgrammingError):
+        serving = None  # database not migrated yet
+    finally:
+        engine.dispose()
+    return serving or model_path(settings.model_dir)

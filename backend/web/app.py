@@ -21,19 +21,10 @@ from sqlalchemy.exc import OperationalError
 
 from backend import messages, photos
 from backend.db import make_engine, make_session_factory
+from backend.rasa_client import RasaClient
 from backend.settings import Settings, load_settings
 from backend.web import (
     chat,
-    console,
-    console_auth,
-    console_conversations,
-    console_models,
-    console_points,
-    console_points_api,
-    console_registry,
-    console_review,
-    console_stats,
-    console_tickets,
     errors,
     health,
     middleware,
@@ -44,7 +35,16 @@ from backend.web import (
     tickets,
     triage,
 )
-from bot.rasa_client import RasaClient
+from backend.web.console import auth as console_auth
+from backend.web.console import conversations as console_conversations
+from backend.web.console import model_versions as console_models
+from backend.web.console import points as console_points
+from backend.web.console import points_api as console_points_api
+from backend.web.console import registry_and_audit as console
+from backend.web.console import registry_edits as console_registry
+from backend.web.console import review as console_review
+from backend.web.console import stats as console_stats
+from backend.web.console import tickets as console_tickets
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, StrictStr
 
 from backend import messages
+from backend.rasa_client import RasaUnavailable
 from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
 from backend.web.errors import NOT_JSON, TOO_FAST, problem
 from backend.web.rate_limits import limit
-from bot.rasa_client import RasaUnavailable
 
 logger = logging.getLogger(__name__)
 

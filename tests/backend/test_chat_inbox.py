@@ -6,8 +6,8 @@ from sqlalchemy import event, select
 
 from backend.errors import InvalidInput
 from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
+from backend.rasa_client import RasaUnavailable
 from backend.services import chat
-from bot.rasa_client import RasaUnavailable
 
 
 def test_messages_are_cleaned_but_kept_as_typed():

@@ -35,7 +35,7 @@ def test_message_arguments_and_traceback_are_masked():
 
 
 def test_the_masked_runner_masks_a_module_that_sets_up_its_own_logging(tmp_path):
-    """``python -m backend.run_masked MODULE`` runs MODULE as __main__ with masked records, like Rasa's."""
+    """``python -m backend.rasa_ext.launcher MODULE`` runs MODULE as __main__ with masked records, like Rasa's."""
     (tmp_path / "chatty.py").write_text(
         "import logging, sys\n"
         "if __name__ == '__main__':\n"
@@ -46,7 +46,7 @@ def test_the_masked_runner_masks_a_module_that_sets_up_its_own_logging(tmp_path)
     )
     env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{tmp_path}"}
     out = subprocess.run(
-        [sys.executable, "-m", "backend.run_masked", "chatty", "--port", "1"],
+        [sys.executable, "-m", "backend.rasa_ext.launcher", "chatty", "--port", "1"],
         env=env, capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert "139****5678" in out and "110101********4578" in out and "argv ['--port', '1']" in out
@@ -73,7 +73,7 @@ def test_credentials_are_masked_in_messages_and_in_extra_fields(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{tmp_path}"}
     out = subprocess.run(
-        [sys.executable, "-m", "backend.run_masked", "talky"],
+        [sys.executable, "-m", "backend.rasa_ext.launcher", "talky"],
         env=env,
         capture_output=True,
         text=True,

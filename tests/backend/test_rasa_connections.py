@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from rasa.utils.endpoints import EndpointConfig
 
-from backend import rasa_connections
+from backend.connection_pool import close_connection_pool
+from backend.rasa_ext.patches import connections as rasa_connections
 
 
 class ActionServer:
@@ -56,7 +57,7 @@ async def server():
     await running.start()
     yield running
     await running.stop()
-    await rasa_connections.close_connection_pool()
+    await close_connection_pool()
 
 
 def _endpoint(server: ActionServer, **kwargs) -> EndpointConfig:

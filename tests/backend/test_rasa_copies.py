@@ -15,7 +15,7 @@ from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.slots import Slot, TextSlot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_copies
+from backend.rasa_ext.patches import copies as rasa_copies
 
 
 def _pickle_way(obj):

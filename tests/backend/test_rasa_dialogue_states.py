@@ -8,7 +8,7 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_dialogue_states
+from backend.rasa_ext.patches import dialogue_states as rasa_dialogue_states
 
 RASAS = DialogueStateTracker.past_states  # Rasa's own, as long as this module is imported before install()
 if RASAS is rasa_dialogue_states.past_states:

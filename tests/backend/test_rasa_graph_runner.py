@@ -13,7 +13,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.message import Message
 
-from backend import rasa_graph_runner
+from backend.rasa_ext.patches import graph_runner as rasa_graph_runner
 
 DASK = DaskGraphRunner.run  # Rasa's own, as long as this module is imported before install()
 if DASK is rasa_graph_runner.run:

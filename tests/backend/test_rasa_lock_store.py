@@ -18,7 +18,7 @@ from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
-from backend.rasa_lock_store import AtomicRedisLockStore
+from backend.rasa_ext.lock_store import AtomicRedisLockStore
 
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs Redis: the production profile of make test")

@@ -8,7 +8,7 @@ import pytest
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.constants import SHOULD_NOT_BE_SET
 
-from backend import rasa_rule_matching
+from backend.rasa_ext.patches import rule_matching as rasa_rule_matching
 
 RASAS = RulePolicy._get_possible_keys  # Rasa's own, as long as this module is imported before install()
 if RASAS is rasa_rule_matching.possible_keys:

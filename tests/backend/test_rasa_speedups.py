@@ -11,7 +11,11 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_rule_matching, rasa_speedups
+from backend.rasa_ext.patches import copies as rasa_copies
+from backend.rasa_ext.patches import dialogue_states as rasa_dialogue_states
+from backend.rasa_ext.patches import graph_runner as rasa_graph_runner
+from backend.rasa_ext.patches import rule_matching as rasa_rule_matching
+from backend.rasa_ext.patches import speedups as rasa_speedups
 
 GOOD = [
     {"events": [], "responses": []},

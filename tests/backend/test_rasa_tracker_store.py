@@ -18,7 +18,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from backend.rasa_tracker_store import LeanSQLTrackerStore
+from backend.rasa_ext.tracker_store import LeanSQLTrackerStore
 
 
 def _store(cls: type, database_url: str) -> SQLTrackerStore:

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models import ChatMessage
+from backend.rasa_client import RasaClient
 from backend.settings import ConfigError, load_settings
 from backend.web.app import create_app
 from backend.web.rate_limits import LoopRedis, SenderLimiter, SharedSenderLimiter, limit
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 

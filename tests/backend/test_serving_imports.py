@@ -13,7 +13,7 @@ _PROBE = r"""
 import json, sys, warnings
 warnings.filterwarnings("ignore")
 if sys.argv[1] == "serving":
-    from backend import serving_imports
+    from backend.rasa_ext.patches import serving_imports
     serving_imports.install()
 import rasa.core.actions.action, rasa.server
 import tensorflow as tf

@@ -8,7 +8,7 @@ messages written for this test, two problems and one problem told at length.
 import pytest
 
 from backend.model_store import model_path
-from backend.rasa_ext.several_problems import with_problems
+from backend.rasa_ext.patches.several_problems import with_problems
 from backend.settings import PROJECT_ROOT
 from backend.triage.core import triage
 from backend.triage.several import find_problems, problems_of, segments

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.errors import InvalidInput, NotFound
-from backend.launch import rasa_model
 from backend.model_store import model_path
 from backend.models import AuditEntry, ModelVersion, TrainingJob
 from backend.settings import load_settings
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServer
+from backend.training.versions import rasa_model
 from tests.console_client import console_app, login
 from tests.e2e.stack import free_port
 

@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 from actions.gridwork import next_step_buttons
 from backend.models import Ticket
 from backend.rasa_ext.button_answers import METADATA_KEY, as_pressed, buttons_on_screen
+from backend.rasa_ext.channel import GuardedSQLTrackerStore
 from backend.rasa_ext.typed_buttons import MAX_CHARS, load_paraphrases, match, normalise
-from backend.rasa_guard import GuardedSQLTrackerStore
 from backend.settings import PROJECT_ROOT
 from backend.tickets.ratings import rating_buttons
 

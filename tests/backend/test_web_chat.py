@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
 from backend.models.chat import ANSWERED, PENDING, ChatMessage
+from backend.rasa_client import RasaClient
 from backend.web.app import create_app
 from backend.web.identity import COOKIE
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}

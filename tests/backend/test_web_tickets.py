@@ -8,12 +8,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from backend.rasa_client import RasaClient
 from backend.services.registry import import_registry
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.service import create_ticket
 from backend.web.app import create_app
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.rasa_auth import jwt_secret
+from backend.rasa_client import RasaClient
 from backend.web.app import create_app
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 

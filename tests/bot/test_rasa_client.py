@@ -9,9 +9,9 @@ import httpx
 import jwt
 import pytest
 
+from backend.connection_pool import connection_pool
 from backend.rasa_auth import jwt_secret
-from backend.rasa_connections import connection_pool
-from bot.rasa_client import RasaClient, RasaUnavailable
+from backend.rasa_client import RasaClient, RasaUnavailable
 from tests.rasa_stub import RasaStub, refused_url
 
 

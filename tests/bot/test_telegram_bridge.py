@@ -25,10 +25,10 @@ from backend.models import ChatMessage, Notification, Photo, Resident, TelegramU
 from backend.models.base import utcnow
 from backend.models.chat import ChatReply
 from backend.notifications import chat_sender, deliver_due
+from backend.rasa_client import RasaClient
 from backend.tickets.service import transition
 from bot.incoming import UNSUPPORTED
 from bot.outgoing import coalesce, render
-from bot.rasa_client import RasaClient
 from bot.rate_limit import RateLimiter
 from bot.telegram_bridge import SECRET_HEADER, Bridge, make_bot, secret_matches, webhook_app
 from tests.factories import file_ticket

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 def log_volunteer(stack: Stack, code: str, hours: int, log_id: str) -> str:
-    """The grid member's command, run against the stack's database as the README shows."""
+    """The grid member's command, run against the stack's database as docs/console.md shows."""
     result = subprocess.run(
         [
             sys.executable,

@@ -6,8 +6,8 @@ from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from backend.nlu_placeholders import mask_number_lemmas
-from backend.spacy_pipeline import build
+from backend.rasa_ext.nlu_placeholders import mask_number_lemmas
+from backend.training.spacy_pipeline import build
 
 
 def tokenised(text: str) -> Message:

@@ -5,8 +5,8 @@ import pytest
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from backend.nlu_classifier import fit_temperature, logits
-from backend.nlu_tfidf import NUMBER_WORD, _Block, character_ngrams, words
+from backend.rasa_ext.nlu_classifier import fit_temperature, logits
+from backend.rasa_ext.nlu_tfidf import NUMBER_WORD, _Block, character_ngrams, words
 
 
 def test_digits_latin_letters_and_spaces_stay_out_of_the_character_ngrams():

@@ -27,11 +27,11 @@ from backend.db import NUL, REPLACEMENT
 from backend.errors import InvalidInput
 from backend.models.chat import PENDING, ChatMessage
 from backend.photos import shown_text
+from backend.rasa_client import RasaClient
 from backend.services.chat import clean_text
 from backend.tickets.service import MAX_DESCRIPTION
 from backend.triage.text import classification_text
 from backend.web.identity import COOKIE
-from bot.rasa_client import RasaClient
 from tests.console_client import console_app, login
 from tests.factories import file_ticket
 from tests.property.strategies import HOSTILE, TRICKY_TEXT

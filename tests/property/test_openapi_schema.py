@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from backend.rasa_client import RasaClient
 from backend.web.app import create_app
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 

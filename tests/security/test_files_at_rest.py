@@ -135,7 +135,7 @@ def test_an_old_world_readable_var_is_tightened_on_upgrade(tmp_path: Path, proje
 
 
 def test_the_masked_runner_makes_what_rasa_writes_owner_only(tmp_path: Path):
-    """Rasa and the action server run through ``backend.run_masked``: their tracker database and logs are private."""
+    """Rasa and the action server, run by the launcher (rasa_ext), keep their tracker database and logs private."""
     (tmp_path / "writer.py").write_text(
         "import sqlite3, sys\n"
         "if __name__ == '__main__':\n"
@@ -145,7 +145,7 @@ def test_the_masked_runner_makes_what_rasa_writes_owner_only(tmp_path: Path):
     )
     env = {**os.environ, "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{tmp_path}"}
     subprocess.run(
-        [sys.executable, "-m", "backend.run_masked", "writer", str(tmp_path / "t.db"), str(tmp_path / "r.log")],
+        [sys.executable, "-m", "backend.rasa_ext.launcher", "writer", str(tmp_path / "t.db"), str(tmp_path / "r.log")],
         env=env, check=True, timeout=60, preexec_fn=lambda: os.umask(0o022),
     )  # fmt: skip
     assert mode(tmp_path / "t.db") == 0o600 and mode(tmp_path / "r.log") == 0o600

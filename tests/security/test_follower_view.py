@@ -39,13 +39,13 @@ from actions.report_form import ActionAskReportConfirm, ActionAskReportDuplicate
 from actions.ticket_status import ActionTicketStatus
 from backend.gridwork.work import progress, resolve
 from backend.models import GridMember, Notification, Resident, Ticket
+from backend.rasa_client import RasaClient
 from backend.services.registry import import_registry
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.satisfaction import rate_ticket
 from backend.tickets.service import follow
 from backend.web.app import create_app
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 P_TEXT = "学府街路灯坏了一个礼拜了，我是张三，电话13812345678，身份证110101199003071234"

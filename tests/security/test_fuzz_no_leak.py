@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.rasa_client import RasaClient
 from backend.web.app import create_app
-from bot.rasa_client import RasaClient
 from tests.factories import file_ticket
 from tests.rasa_stub import RasaStub
 

@@ -368,7 +368,7 @@ def test_an_unknown_name_takes_the_same_path_as_a_known_one(settings, registry, 
 
 
 def test_one_address_cannot_try_names_without_limit(settings, registry, monkeypatch):
-    from backend.web import console_auth
+    from backend.web.console import auth as console_auth
 
     if os.environ.get("E2E_REDIS_URL"):  # the production profile: the limit is shared through Redis
         import redis

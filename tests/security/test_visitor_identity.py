@@ -27,11 +27,11 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
 from backend.models import ChatMessage, Resident
+from backend.rasa_client import RasaClient
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT, load_settings
 from backend.web.app import create_app
 from backend.web.identity import COOKIE
-from bot.rasa_client import RasaClient
 from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.console import registry_edits
 from backend.errors import DomainError, InvalidInput
-from backend.web.console_auth import staff
+from backend.web.console.auth import staff
 
 router = APIRouter()
 

@@ -3,8 +3,8 @@
 Staff see which street, communities, grids, estates and roads the assistant
 routes to, who answers for each grid (phones masked), the category table
 and which department answers for each public category; admins change the
-routing here (:mod:`backend.web.console_registry`) and read every action
-taken in the console. Login and permissions: :mod:`backend.web.console_auth`.
+routing here (:mod:`backend.web.console.registry_edits`) and read every action
+taken in the console. Login and permissions: :mod:`backend.web.console.auth`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from backend.models import (
 )
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
-from backend.web.console_auth import Staff, render, staff
+from backend.web.console.auth import Staff, render, staff
 
 router = APIRouter()
 

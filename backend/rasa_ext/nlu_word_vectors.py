@@ -1,6 +1,6 @@
 """Dense sentence features from word vectors the project learns from its own training examples.
 
-The TF-IDF features (:mod:`backend.nlu_tfidf`) only match words and character
+The TF-IDF features (:mod:`backend.rasa_ext.nlu_tfidf`) only match words and character
 n-grams seen in training; two words used in the same contexts (电梯 / 升降梯,
 噪音 / 吵) share nothing there. This featurizer learns word vectors at
 ``rasa train`` time from the tokens of the NLU training examples only (never
@@ -45,7 +45,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from backend.nlu_tfidf import words
+from backend.rasa_ext.nlu_tfidf import words
 
 logger = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from backend.errors import DomainError
 from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
-from backend.web.console_auth import Staff, render, staff
+from backend.web.console.auth import Staff, render, staff
 
 router = APIRouter()
 

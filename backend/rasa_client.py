@@ -4,7 +4,7 @@ Rasa's REST webhook answers HTTP 200 with an empty list when the action
 server is down or an action fails; every turn of this assistant says
 something, so an empty answer is treated as a failure here, like a refused
 connection or a 5xx, and the caller keeps the message and retries it. The
-guarded channel (:mod:`backend.rasa_guard`) answers 503 when Rasa's tracker
+guarded channel (:mod:`backend.rasa_ext.channel`) answers 503 when Rasa's tracker
 store failed during the turn, which is retried the same way.
 
 ``RASA_URL`` may name several Rasa servers, comma-separated (the production
@@ -24,8 +24,8 @@ from typing import Any
 
 import aiohttp
 
+from backend.connection_pool import close_connection_pool, connection_pool
 from backend.rasa_auth import RasaAuth
-from backend.rasa_connections import close_connection_pool, connection_pool
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class RasaClient:
     httpx request cost about a millisecond more CPU than aiohttp's (a fifth
     of the web app's CPU under ``make bench``'s load). Connections come
     from the running event loop's pool, the one Rasa's own calls to the
-    action server use (:func:`backend.rasa_connections.connection_pool`).
+    action server use (:func:`backend.connection_pool.connection_pool`).
 
     Args:
         base_url: Rasa's base URL, e.g. ``http://127.0.0.1:5005``, or several, comma-separated.

@@ -12,7 +12,7 @@ conversation it sends with the standard library's ``json.dumps``. Under
 - its sessions share one connection pool per event loop
   (``connector_owner=False``: closing the session, as ``request`` does
   after each call, leaves the pool open). Idle connections are dropped
-  after :data:`IDLE_SECONDS`, well before the action server closes them
+  after ``IDLE_SECONDS`` (:mod:`backend.connection_pool`), well before the action server closes them
   (the launcher sets its keep-alive to 75 s), so a call never starts on a
   connection the server is closing;
 - request bodies are encoded with ``ujson`` (installed with Rasa), falling
@@ -26,17 +26,13 @@ last open-source release, so this cannot be fixed upstream.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import weakref
 from typing import Any
 
 import aiohttp
 import ujson
 
-IDLE_SECONDS = 15.0  # aiohttp's default; below the action server's 75 s keep-alive
-
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.TCPConnector] = weakref.WeakKeyDictionary()
+from backend.connection_pool import connection_pool
 
 
 def encode_json(value: Any) -> str:
@@ -45,23 +41,6 @@ def encode_json(value: Any) -> str:
         return str(ujson.dumps(value))
     except (TypeError, ValueError, OverflowError):
         return json.dumps(value)
-
-
-def connection_pool() -> aiohttp.TCPConnector:
-    """The running event loop's pool of connections (made on first use, and again if it was closed)."""
-    loop = asyncio.get_running_loop()
-    pool = _POOLS.get(loop)
-    if pool is None or pool.closed:
-        pool = aiohttp.TCPConnector(keepalive_timeout=IDLE_SECONDS)
-        _POOLS[loop] = pool
-    return pool
-
-
-async def close_connection_pool() -> None:
-    """Close the running loop's pool (its connections end); the next call opens a new one."""
-    pool = _POOLS.pop(asyncio.get_running_loop(), None)
-    if pool is not None:
-        await pool.close()
 
 
 def endpoint_session(self: Any) -> aiohttp.ClientSession:

@@ -1,6 +1,6 @@
 """The console's points pages: a resident's ledger, adjustments, volunteer hours, the 爱心超市 and the ranking.
 
-Every page runs inside :func:`backend.web.console_auth.staff` with its
+Every page runs inside :func:`backend.web.console.auth.staff` with its
 permission (``points.view``, ``points.adjust``, ``points.volunteer``,
 ``points.catalogue``); every form post carries the session's CSRF token and
 is audited, refusals and failures too. The work goes through
@@ -25,7 +25,7 @@ from backend.dates import day
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Community, Resident
 from backend.points.ranking import ranking_csv, title_of
-from backend.web.console_auth import Staff, render, staff
+from backend.web.console.auth import Staff, render, staff
 
 router = APIRouter()
 

@@ -50,15 +50,16 @@ C-ordered matrix scipy wants: the same numbers, multiplied in the same
 order, so the probabilities are bit for bit the same, in 0.05 ms.
 
 A sixth, the dialogue states each policy works out again from the whole
-conversation, is in :mod:`backend.rasa_dialogue_states`, a seventh, dask's
+conversation, is in :mod:`backend.rasa_ext.patches.dialogue_states`, a seventh, dask's
 scheduling of the model's graph on every parse and prediction, in
-:mod:`backend.rasa_graph_runner`, the copies of slots and of debug-log
-arguments in :mod:`backend.rasa_copies`, and RulePolicy's rules read again
-for every turn in :mod:`backend.rasa_rule_matching`; all are installed here too.
+:mod:`backend.rasa_ext.patches.graph_runner`, the copies of slots and of debug-log
+arguments in :mod:`backend.rasa_ext.patches.copies`, and RulePolicy's rules read again
+for every turn in :mod:`backend.rasa_ext.patches.rule_matching`.
 
 Rasa 3.6.21 is the last open-source release, so this cannot be fixed
-upstream; :func:`install` is called by :mod:`backend.run_masked` before
-Rasa starts, and a test pins the behaviour it replaces.
+upstream. Each replacement is a patch of its own in the list of
+:mod:`backend.rasa_ext.patches` (with its switch), installed by the launcher
+before Rasa starts; tests pin the behaviour each replaces.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend, validator_for
 
-from backend import rasa_copies, rasa_dialogue_states, rasa_graph_runner, rasa_rule_matching
+from backend.rasa_ext.patches import copies, dialogue_states, graph_runner, rule_matching
 
 
 @lru_cache(maxsize=1)
@@ -340,26 +341,55 @@ def logistic_regression_process(self: Any, messages: list[Any]) -> list[Any]:
     return result
 
 
-def install() -> None:
-    """Put in place the replacements this module and its four companions describe."""
+def install_action_result_check() -> None:
+    """1. The action server's answers are checked with a validator built once (see the module docstring)."""
     from rasa.core.actions.action import RemoteAction
-    from rasa.core.policies.ted_policy import TEDPolicy
-    from rasa.core.processor import MessageProcessor
-    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-    from rasa.shared.core.events import Event
 
     RemoteAction._validate_action_result = validate_action_result
-    if LogisticRegressionClassifier.process is not logistic_regression_process:
-        _LR_ORIGINAL["process"] = LogisticRegressionClassifier.process
-        LogisticRegressionClassifier.process = logistic_regression_process
-    if MessageProcessor._parse_message_with_graph is not parse_message_with_graph:
-        _PARSE_ORIGINAL["parse"] = MessageProcessor._parse_message_with_graph
-        MessageProcessor._parse_message_with_graph = parse_message_with_graph
+
+
+def install_event_lookup() -> None:
+    """2. Event classes are found by name in a table instead of walking the class tree per event."""
+    from rasa.shared.core.events import Event
+
     Event.resolve_by_type = staticmethod(resolve_event_type)
+
+
+def install_ted_cache() -> None:
+    """3. TED's prediction is kept per dialogue states and a repeat answered from it."""
+    from rasa.core.policies.ted_policy import TEDPolicy
+
     if TEDPolicy.predict_action_probabilities is not ted_predict:
         _TED_ORIGINAL["predict"] = TEDPolicy.predict_action_probabilities
         TEDPolicy.predict_action_probabilities = ted_predict
-    rasa_dialogue_states.install()
-    rasa_graph_runner.install()
-    rasa_copies.install()
-    rasa_rule_matching.install()
+
+
+def install_payload_parse() -> None:
+    """4. A button's payload is unpacked without running the whole NLU pipeline."""
+    from rasa.core.processor import MessageProcessor
+
+    if MessageProcessor._parse_message_with_graph is not parse_message_with_graph:
+        _PARSE_ORIGINAL["parse"] = MessageProcessor._parse_message_with_graph
+        MessageProcessor._parse_message_with_graph = parse_message_with_graph
+
+
+def install_classifier_weights() -> None:
+    """5. Rasa's own logistic regression classifier predicts with its weights laid out for the product."""
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    if LogisticRegressionClassifier.process is not logistic_regression_process:
+        _LR_ORIGINAL["process"] = LogisticRegressionClassifier.process
+        LogisticRegressionClassifier.process = logistic_regression_process
+
+
+def install() -> None:
+    """Put in place the five replacements above and those of the four companion modules (all of them, as tests do)."""
+    install_action_result_check()
+    install_event_lookup()
+    install_ted_cache()
+    install_payload_parse()
+    install_classifier_weights()
+    dialogue_states.install()
+    graph_runner.install()
+    copies.install()
+    rule_matching.install()

@@ -12,7 +12,7 @@ sat about 5 % under it.
 :func:`install` marks ``jax`` and ``jaxlib`` as unavailable in this process
 (a ``None`` entry in :data:`sys.modules`, Python's documented way to make an
 import raise :class:`ModuleNotFoundError`), so TensorFlow takes its own
-fallback. :mod:`backend.run_masked` installs it for every ``rasa`` command
+fallback. :mod:`backend.rasa_ext.launcher` installs it for every ``rasa`` command
 it runs (the servers, ``python -m backend rasa test``); training (``rasa
 train``, started by :mod:`backend.model_store`) and everything else import
 as before.

@@ -1,14 +1,14 @@
 """Run a Python module (``rasa``, ``rasa_sdk``) with personal data masked in its logs.
 
-``python -m backend.run_masked rasa run --enable-api …`` installs
+``python -m backend.rasa_ext.launcher rasa run --enable-api …`` installs
 :func:`backend.log_masking.install` and then runs ``python -m rasa run
 --enable-api …`` in the same process, exactly as if it had been started
-directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa it
-also installs :mod:`backend.serving_imports` (JAX, which serving never uses,
-kept out of memory), :mod:`backend.rasa_speedups` (work Rasa repeats per message),
-:mod:`backend.rasa_connections` (kept connections to the action server) and
-:mod:`backend.gc_pauses` (the loaded model out of full garbage collections);
-for the action server, :mod:`backend.gc_pauses` after its actions are loaded.
+directly (same ``sys.argv[1:]``, ``__name__ == "__main__"``). For Rasa
+(but ``rasa train``, which serves nothing) it then installs the patches of
+:mod:`backend.rasa_ext.patches` (each can be switched off; the masking does
+not depend on them) and :mod:`backend.gc_pauses` (the loaded model out of
+full garbage collections); for the action server, :mod:`backend.gc_pauses`
+after its actions are loaded.
 
 ``rasa run`` gets its credentials here, from ``RASA_TOKEN`` in the
 environment: ``--auth-token`` and the JWT secret the stack's clients sign
@@ -48,20 +48,14 @@ def with_credentials(arguments: list[str]) -> list[str]:
 def main() -> None:
     """Install the masking, then hand over to the module named first on the command line."""
     if len(sys.argv) < 2:
-        raise SystemExit("usage: python -m backend.run_masked MODULE [ARGS…]")
+        raise SystemExit("usage: python -m backend.rasa_ext.launcher MODULE [ARGS…]")
     module = sys.argv[1]
     restrict_umask()
     install()
-    if module == "rasa":
-        from backend import serving_imports
+    if module == "rasa" and sys.argv[2:3] != ["train"]:
+        from backend.rasa_ext import patches
 
-        serving_imports.install()  # before anything imports TensorFlow
-        from backend import rasa_connections, rasa_speedups
-        from backend.rasa_ext import several_problems
-
-        rasa_speedups.install()
-        several_problems.install()  # after rasa_speedups: it wraps the parse that one put in place
-        rasa_connections.install()
+        patches.install()  # after the masking, which needs none of them; each can be switched off
         gc_pauses.install_for_rasa()
     elif module == "rasa_sdk":
         gc_pauses.install_for_action_server()

@@ -4,7 +4,7 @@ spaCy is the language backbone: jieba segmentation plus an ``entity_ruler``
 with patterns for the registry's estates, roads and places (aliases
 included), buildings, units, rooms, ticket numbers and mobile numbers. When
 the pretrained ``zh_core_web_sm`` is installed (it is distributed outside
-PyPI; see the README), the same build starts from it instead of a blank
+PyPI; see docs/operations.md), the same build starts from it instead of a blank
 pipeline and keeps its named entities and vectors; nothing is downloaded
 here.
 

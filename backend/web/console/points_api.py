@@ -1,7 +1,7 @@
 """The staff's points API (JSON) under ``/api/console/points``: the same work as the console pages.
 
 Authenticated by the console's session cookie and checked by the same
-:func:`backend.web.console_auth.staff` (permissions, scope, audit of
+:func:`backend.web.console.auth.staff` (permissions, scope, audit of
 refusals). Every write needs the header ``X-CSRF-Token`` equal to the
 session's CSRF token (``GET /api/console/points/csrf`` tells it to a
 logged-in page). Not logged in → 401, not allowed or a wrong token → 403,
@@ -24,7 +24,7 @@ from backend.errors import DomainError, NotFound
 from backend.models import CatalogueItem, Community, Resident
 from backend.points.ledger import CapReached, NotEnoughPoints
 from backend.points.ranking import title_of
-from backend.web.console_auth import NotLoggedIn, Refused, Staff, require_login_json, staff
+from backend.web.console.auth import NotLoggedIn, Refused, Staff, require_login_json, staff
 
 router = APIRouter(prefix="/api/console/points", tags=["console-points"], dependencies=[Depends(require_login_json)])
 

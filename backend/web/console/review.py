@@ -25,8 +25,8 @@ from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
-from backend.web.console_auth import Staff, render, staff
-from backend.web.console_conversations import intent_names, threshold_of, tracker_of
+from backend.web.console.auth import Staff, render, staff
+from backend.web.console.conversations import intent_names, threshold_of, tracker_of
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

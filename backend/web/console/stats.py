@@ -27,7 +27,7 @@ from backend.console import charts
 from backend.console import statistics as stats
 from backend.dates import local
 from backend.models import Community
-from backend.web.console_auth import Staff, render, staff
+from backend.web.console.auth import Staff, render, staff
 
 router = APIRouter()
 

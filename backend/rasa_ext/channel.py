@@ -36,7 +36,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import text
 
 from backend.rasa_ext.button_answers import as_pressed
-from backend.rasa_tracker_store import LeanSQLTrackerStore
+from backend.rasa_ext.tracker_store import LeanSQLTrackerStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ RECENT_SECONDS = 30.0  # a failure this recent makes the store "down" until a pr
 
 
 class GuardedSQLTrackerStore(LeanSQLTrackerStore):
-    """Rasa's SQL tracker store (read and written as in :mod:`backend.rasa_tracker_store`) that reports its failures."""
+    """Rasa's SQL tracker store that reports its failures."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

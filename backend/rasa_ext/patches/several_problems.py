@@ -64,7 +64,7 @@ def parse_message_with_graph(
 
 
 def install() -> None:
-    """Wrap the processor's graph parse (after :func:`backend.rasa_speedups.install`, which it keeps)."""
+    """Wrap the processor's graph parse (after the payload_parse patch, which it keeps)."""
     from rasa.core.processor import MessageProcessor
 
     if MessageProcessor._parse_message_with_graph is not parse_message_with_graph:

@@ -30,7 +30,7 @@ from backend.models import Building, ConsoleAccount, Department, Grid, GridMembe
 from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
-from backend.web.console_auth import Staff, render, staff
+from backend.web.console.auth import Staff, render, staff
 
 router = APIRouter()
 
