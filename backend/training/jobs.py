@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rasa.engine.exceptions import GraphSchemaException
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -207,13 +208,17 @@ def run(
             started = time.monotonic()
             candidate_scores = measure(target, "新模型")
             serving_path = versions.archive(settings.model_dir, current_name) if current_name else None
+            unloadable = False
             if serving_path is not None and serving_path.exists():
-                serving_scores = measure(serving_path, "正在使用的模型")
+                try:
+                    serving_scores = measure(serving_path, "正在使用的模型")
+                except GraphSchemaException as exc:  # trained by a release whose components have moved
+                    logger.warning("the serving model %s cannot be loaded by this code: %s", current_name, exc)
+                    unloadable = True
             logger.info("promotion gate measured both models in %.0f s", time.monotonic() - started)
             if current_name is not None and serving_scores is None:
-                decision = promotion.Decision(
-                    True, f"正在使用的模型 {current_name} 的文件已经不在了，没法比较，新模型直接上线。"
-                )
+                why = "是旧版本的代码训练的，现在的代码加载不了它" if unloadable else "的文件已经不在了"
+                decision = promotion.Decision(True, f"正在使用的模型 {current_name} {why}，没法比较，新模型直接上线。")
             else:
                 decision = promotion.decide(candidate_scores, serving_scores)
         promoting = decision.promote and auto_promote

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -185,6 +186,36 @@ def place(settings, *, candidate: Path, serving: Path, sessions) -> str:
         version = versions.record(s, name="sst-serving", fingerprint="serving", by="test", now=NOW)
         versions.promote(s, version, servers=[], model_dir=settings.model_dir, by="test", now=NOW)
     return model_path(settings.model_dir).name.removesuffix(".tar.gz")
+
+
+def _trained_before_the_move(model: Path, root: Path) -> Path:
+    """``model`` as a release before backend/rasa_ext trained it: its graph names the components' old modules."""
+    old = root / "old.tar.gz"
+    with tarfile.open(model) as archive:
+        archive.extractall(root / "old")
+    metadata = root / "old" / "metadata.json"
+    metadata.write_text(metadata.read_text().replace("backend.rasa_ext.nlu_", "backend.nlu_"))
+    with tarfile.open(old, "w:gz") as archive:
+        for item in sorted((root / "old").iterdir()):
+            archive.add(item, arcname=item.name)
+    return old
+
+
+@pytest.mark.timeout(1800)
+def test_a_serving_model_this_code_cannot_load_is_replaced_with_the_reason(models, gate_settings, registry, tmp_path):
+    good_model, _ = models
+    settings, _ = gate_settings
+    name = place(
+        settings, candidate=good_model, serving=_trained_before_the_move(good_model, tmp_path), sessions=registry
+    )
+    with registry.begin() as s:
+        job = jobs.request(s, by="console:admin", now=NOW)
+    finished = jobs.run(int(job.id), sessions=registry, settings=settings, echo=lambda line: None)
+
+    assert finished.status == "done", finished.error
+    assert "正在使用的模型 sst-serving 是旧版本的代码训练的，现在的代码加载不了它" in str(finished.decision)
+    with registry() as s:
+        assert versions.serving(s).name == name
 
 
 @pytest.mark.timeout(1800)  # trains both models first, then runs rasa test twice
