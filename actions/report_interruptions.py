@@ -49,6 +49,8 @@ INTERRUPTING_ACTIONS = frozenset(
         "utter_help",
         "utter_ask_human",
         "utter_iamabot",
+        "action_answer_abuse",
+        "action_answer_other_language",
     }
 )
 POINTS_INTENTS = frozenset({"points_balance", "points_history", "points_rules", "points_catalogue", "points_redeem"})

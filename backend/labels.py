@@ -57,6 +57,8 @@ INTENTS = {
     "points_rules": "问怎么挣积分",
     "points_catalogue": "问能兑换什么",
     "points_redeem": "兑换积分",
+    "abuse": "骂人、发泄情绪",
+    "other_language": "用外语说话",
 }
 
 OUTCOMES = {"ok": "成功", "failed": "未成功", "refused": "无权限，已拒绝"}

@@ -14,6 +14,7 @@ from typing import Any
 
 from backend import messages
 from backend.categories import SCOPES, CategoryTable, default_table
+from backend.triage.abuse import read_as_problem
 from backend.triage.emergency import emergency_category
 from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
 from backend.triage.place import is_letter, problem_scope, scope_of, topic_of
@@ -96,6 +97,7 @@ def triage(
 def _decide(parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames) -> TriageResult:
     """:func:`triage` without the ranking."""
     parse = _problem_told_with_its_place(parse, text, table, names)
+    parse = read_as_problem(parse, text, table)  # "破物业又不修电梯，垃圾" is the lift, not abuse
     intent = (parse.get("intent") or {}).get("name") or FALLBACK
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     entities = extract(text, names)
