@@ -18,12 +18,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import MetaData, Table, delete, func, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine
 from backend.models import ChatMessage, ChatReply, TelegramUpdate
 from backend.models.chat import PENDING
+from backend.tracker_events import EVENTS
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -87,7 +88,7 @@ def purge_tracker_store(tracker_url: str, *, now: datetime, days: int, purged: P
     try:
         if not inspect(engine).has_table("events"):
             return purged  # Rasa has not written anything yet
-        events = Table("events", MetaData(), autoload_with=engine)  # Rasa's SQLTrackerStore table
+        events = EVENTS
         cutoff = (now - timedelta(days=days)).timestamp()
         with engine.begin() as connection:
             stale = list(

@@ -21,28 +21,17 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from backend.categories import DISTRICT_TZ
 from backend.privacy import mask_text
+from backend.tracker_events import EVENTS
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTION = "action_default_fallback"
 CHANNELS = {"web": "网页", "telegram": "Telegram", "rest": "其他"}
-
-EVENTS = Table(
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 
 class TrackerUnavailable(Exception):

@@ -27,11 +27,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.console import review_file
-from backend.console.conversations import EVENTS, FALLBACK_ACTION, Said, moment, parse_user, reading, user_event
+from backend.console.conversations import FALLBACK_ACTION, Said, moment, parse_user, reading, user_event
 from backend.errors import DomainError
 from backend.models import ConsoleAccount, ReviewCursor, ReviewItem
 from backend.privacy import mask_text
 from backend.settings import PROJECT_ROOT
+from backend.tracker_events import EVENTS
 
 logger = logging.getLogger(__name__)
 
