@@ -255,6 +255,11 @@ def place_residue(text: str, names: PlaceNames) -> str:
     return _NOT_CONTENT.sub("", text)
 
 
+def _names_a_place(text: str, names: PlaceNames) -> bool:
+    found = extract(text, names)
+    return any(found.get(key) for key in ("estate", "road", "place", "building"))
+
+
 def _problem_told_with_its_place(
     parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames
 ) -> dict[str, Any]:
@@ -268,7 +273,7 @@ def _problem_told_with_its_place(
     """
     told = (parse.get("intent") or {}).get("name")
     ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK]
-    if told == FALLBACK and ranking:
+    if told == FALLBACK and ranking and _names_a_place(text, names):
         told = ranking[0].get("name")
     if told != PLACE_ANSWER or len(place_residue(text, names)) < RESIDUE_CHARS:
         return parse

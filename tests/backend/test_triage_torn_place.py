@@ -23,3 +23,8 @@ def test_a_report_with_its_place_is_read_as_its_category_when_the_fallback_took_
 def test_a_bare_place_the_fallback_took_stays_a_place_answer():
     parse = {"intent": {"name": "nlu_fallback", "confidence": 0.5}, "intent_ranking": RANKING}
     assert triage(parse, "枫林苑3号楼").category is None
+
+
+def test_words_without_a_place_the_fallback_took_are_not_made_a_report():
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.5}, "intent_ranking": RANKING}
+    assert triage(parse, "🙏🙏🙏").category is None
