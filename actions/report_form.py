@@ -38,6 +38,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy import select
 
+from actions.report_corrections import corrected_values
 from actions.report_interruptions import answer_question, resumed_after_interruption
 from actions.report_place import HINTED, check_place
 from actions.runtime import resident_of, sessions
@@ -213,7 +214,8 @@ class ValidateReportForm(FormValidationAction):
         if field is None or field == slot:
             return None
         dispatcher.utter_message(response="utter_report_will_change")
-        return {**clear_field(field), slot: tracker.get_slot(slot) if slot != field else None}
+        # While validating, the tracker holds this message as the asked slot's value: it is no answer to it.
+        return {**clear_field(field), slot: None}
 
     async def _question(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
         """A question the classifier took for an answer (积分怎么换 at the place step) is answered, not stored."""
@@ -326,12 +328,12 @@ class ValidateReportForm(FormValidationAction):
         if intent == "report_edit" or intent == "deny" or re.search(r"修改|改一下|不对|错了", text):
             field = field_named(text)
             if field is not None:
-                return clear_field(field)
+                return {**clear_field(field), **corrected_values(dispatcher, tracker, field, text)}
             return {"report_confirm": None, "report_editing": True}
         if tracker.get_slot("report_editing"):
             field = field_named(text)
             if field is not None:
-                return clear_field(field)
+                return {**clear_field(field), **corrected_values(dispatcher, tracker, field, text)}
         if intent == "affirm" or _CONFIRM.search(text):
             return {"report_confirm": "yes", "report_editing": False}
         dispatcher.utter_message(response="utter_report_confirm_unclear")

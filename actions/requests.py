@@ -21,12 +21,14 @@ from actions import clarify, two_problems
 from actions.emergency import add_emergency_place
 from actions.points import REDEEM_SLOT
 from actions.rating import rating_in_words
-from actions.report_form import finished_events
-from actions.runtime import resident_text
+from actions.report_form import finished_events, has_place
+from actions.runtime import resident_of, resident_text, sessions
 from actions.ticket_status import ActionTicketStatus, status_question
 from backend.categories import Category, CategoryTable, default_table
 from backend.dates import day_with_weekday, local
+from backend.privacy import mask_text
 from backend.private_help import default_help
+from backend.tickets.routing import describe, route
 from backend.triage.core import resolve_with_answer, triage
 from backend.triage.entities import extract
 from backend.triage.place import scope_of
@@ -137,6 +139,12 @@ class ActionTriageRequest(Action):
             # "在楼道里" typed instead of pressing a button: it answers the question.
             return await ActionResolvePlace().run(dispatcher, tracker, domain)
         result = triage(message, text, table=table)
+        offered = tracker.get_slot("category")
+        if choice is None and (result.category is None or (result.category == offered and len(text) <= SHORT_ANSWER)):
+            # "枫林苑4号楼" after the offer, whatever the classifier made of it: the place of that request.
+            added = place_for_offer(dispatcher, tracker)
+            if added is not None:
+                return added
         several = two_problems.problems_told(result, table)
         if several:
             # 烧烤店夜里吵 and 门口垃圾堆着 in one message: both said back, the first offered first.
@@ -163,6 +171,30 @@ class ActionTriageRequest(Action):
         return _settled(table, result.category, result.intent, text, result.place_scope)
 
 
+def place_for_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]] | None:
+    """A bare place said while a ticket is offered ("枫林苑4号楼" after 电梯坏了): it belongs to that request.
+
+    The place is added to the request's words, so the form that 登记工单
+    starts has it pre-filled (and checked) and does not ask for it; the
+    offer is repeated with the place as the registry knows it. None when
+    no offer is pending, the message says no place, or the request already
+    names one (a change of place is made at the summary).
+    """
+    text = resident_text(tracker)
+    request = str(tracker.get_slot("request_text") or "")
+    if not tracker.get_slot("offer_pending") or not request or has_place(request) or not has_place(text):
+        return None
+    with sessions().begin() as session:
+        resident = resident_of(session, tracker)
+        where = route(
+            session=session, place_text=text, entities=extract(text), fallback_community_id=resident.community_id
+        )
+        shown = describe(where) if where.resolved else mask_text(text)
+    dispatcher.utter_message(response="utter_offer_place_added", place=shown)
+    dispatcher.utter_message(response="utter_offer_ticket")
+    return [SlotSet("request_text", f"{request} {text}")]
+
+
 class ActionResolvePlace(Action):
     """The resident said where: derive the category and matter from the place."""
 
@@ -183,6 +215,9 @@ class ActionResolvePlace(Action):
             # No question was asked: "望江新村9号楼单元门坏了" may be a short report.
             if triage(tracker.latest_message or {}, resident_text(tracker), table=table).category is not None:
                 return await ActionTriageRequest().run(dispatcher, tracker, domain)
+            added = place_for_offer(dispatcher, tracker)
+            if added is not None:
+                return added
             dispatcher.utter_message(response="utter_place_without_request")
             return []
         message = tracker.latest_message or {}

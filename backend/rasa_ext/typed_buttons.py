@@ -59,11 +59,14 @@ class Paraphrases:
         meanings: per meaning ("yes", "no"), the payload intents that carry it and the normalised words that say it.
         filler: normalised words that may surround a button's words without changing them.
         generic: normalised words too general to stand for a button unless they are its whole title.
+        greetings: normalised greetings ("你好"): a message that is one of them, with filler around it, presses
+            nothing, though it is made of a filler word and a yes-word (你 + 好).
     """
 
     meanings: dict[str, tuple[frozenset[str], frozenset[str]]]
     filler: frozenset[str]
     generic: frozenset[str]
+    greetings: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,12 @@ def parse_paraphrases(data: dict[str, Any]) -> Paraphrases:
     filler = words(data.get("filler") or [])
     if any(len(w) > MAX_FILLER for w in filler):
         raise ValueError(f"button_paraphrases.yml: a filler word is longer than {MAX_FILLER} characters")
-    return Paraphrases(meanings=meanings, filler=filler, generic=words(data.get("generic") or []))
+    return Paraphrases(
+        meanings=meanings,
+        filler=filler,
+        generic=words(data.get("generic") or []),
+        greetings=words(data.get("greetings") or []),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -191,6 +199,8 @@ def match(text: str, buttons: Sequence[dict[str, Any]], words: Paraphrases) -> P
     if not may_be_a_button(text):
         return None
     message = normalise(text)
+    if any(_around(message, g, words.filler) for g in words.greetings):
+        return None  # "你好" greets; it is not 好 for the yes-button
     shown = [
         (b, str(b["payload"]), normalise(str(b.get("title") or "")))
         for b in buttons

@@ -262,6 +262,11 @@ def place_residue(text: str, names: PlaceNames) -> str:
     return _NOT_CONTENT.sub("", text)
 
 
+def _names_a_place(text: str, names: PlaceNames) -> bool:
+    found = extract(text, names)
+    return any(found.get(key) for key in ("estate", "road", "place", "building"))
+
+
 def _problem_told_with_its_place(
     parse: dict[str, Any], text: str, table: CategoryTable, names: PlaceNames
 ) -> dict[str, Any]:
@@ -269,11 +274,17 @@ def _problem_told_with_its_place(
 
     Short reports that name a registry place look like answers to "问题在哪儿";
     when the message says more than the place and a request category is a
-    close runner-up, the parse is read as that category.
+    close runner-up, the parse is read as that category. So is a parse the
+    fallback took because the place answer and the category were too close
+    to call (俺们枫林苑3号楼的电悌又趴窝了，老人家上不去).
     """
-    if (parse.get("intent") or {}).get("name") != PLACE_ANSWER or len(place_residue(text, names)) < RESIDUE_CHARS:
+    told = (parse.get("intent") or {}).get("name")
+    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != FALLBACK]
+    if told == FALLBACK and ranking and _names_a_place(text, names):
+        told = ranking[0].get("name")
+    if told != PLACE_ANSWER or len(place_residue(text, names)) < RESIDUE_CHARS:
         return parse
-    for entry in parse.get("intent_ranking") or []:
+    for entry in ranking:
         if table.get(str(entry.get("name"))) is not None:
             if float(entry.get("confidence") or 0.0) >= RUNNER_UP_CONFIDENCE:
                 return {**parse, "intent": {"name": entry["name"], "confidence": entry["confidence"]}}
