@@ -10,6 +10,7 @@ import pytest
 from backend.model_store import model_path
 from backend.rasa_ext.patches.several_problems import with_problems
 from backend.settings import PROJECT_ROOT
+from backend.triage import several
 from backend.triage.core import triage
 from backend.triage.several import find_problems, problems_of, segments
 
@@ -124,3 +125,18 @@ def test_the_model_finds_two_problems(nlu, text, among):
 @pytest.mark.parametrize("text", ONE)
 def test_the_model_keeps_one_problem_one(nlu, text):
     assert find_problems(text, nlu.parse) == []
+
+
+def test_a_letter_is_one_petition_and_its_sentences_are_not_parsed_again():
+    letter = (
+        "尊敬的街道领导：我是枫林苑的老住户，想反映两个拖了很久的问题。第一，滨湖路靠近公交站那一段的路灯"
+        "坏了一个多月，晚上漆黑一片，上周还有骑电动车的老人摔倒在路边，我们打过热线，说是已经报修，可到现在"
+        "也没有人来，孩子晚上放学都得绕远路。第二，枫林苑2号楼的电梯这个月困了三次人，最长的一次关了四十分钟，物业只说在等配件。我家有八十多岁的老人，电梯一停就下不了楼，去医院复查都成了难事。"
+        "恳请街道督促有关单位尽快处理，谢谢！"
+    )
+    assert len(letter) > several.LETTER_CHARS
+
+    def parse(clause):
+        raise AssertionError(f"a letter's clause was parsed: {clause}")
+
+    assert several.find_problems(letter, parse) == []
