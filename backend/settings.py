@@ -141,6 +141,11 @@ VARIABLES: tuple[Variable, ...] = (
         "a resident message the NLU was less sure of than this goes to the console's review queue",
     ),
     Variable(
+        "RASA_PATCHES_OFF",
+        "",
+        "Rasa patches to leave out, comma-separated names (docs/architecture.md), or all: stock Rasa, still masked",
+    ),
+    Variable(
         "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
     ),
     Variable(
@@ -213,6 +218,7 @@ class Settings:
     worker_heartbeat_stale_seconds: int = 60
     visitor_idle_days: int = 90
     var_dir: Path = PROJECT_ROOT / "var"
+    rasa_patches_off: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     rate_limit_exempt: tuple[str, ...] = ()
 
@@ -419,6 +425,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
         conversation_retention_days=_positive(env, "CONVERSATION_RETENTION_DAYS"),
         log_level=_value(env, "LOG_LEVEL").upper(),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
+        rasa_patches_off=tuple(
+            name.strip().lower() for name in _value(env, "RASA_PATCHES_OFF").split(",") if name.strip()
+        ),
         review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
         realdev_dir=_under_root(_value(env, "REALDEV_DIR")).resolve(),
         open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),

@@ -55,7 +55,8 @@ def main() -> None:
     if module == "rasa" and sys.argv[2:3] != ["train"]:
         from backend.rasa_ext import patches
 
-        patches.install()  # after the masking, which needs none of them; each can be switched off
+        # After the masking, which needs none of them; RASA_PATCHES_OFF leaves some or all out.
+        patches.install(load_settings(require_secrets=False).rasa_patches_off)
         gc_pauses.install_for_rasa()
     elif module == "rasa_sdk":
         gc_pauses.install_for_action_server()

@@ -1,4 +1,4 @@
-"""The list of Rasa patches: each has a switch, all can be off, and another Rasa version refuses to start."""
+"""The list of Rasa patches: each can be left out by name, all can be, and another Rasa version refuses to start."""
 
 from __future__ import annotations
 
@@ -9,49 +9,50 @@ import sys
 import pytest
 
 from backend.rasa_ext import patches
-from backend.settings import PROJECT_ROOT
+from backend.settings import PROJECT_ROOT, load_settings
 
 
-def test_every_patch_is_listed_once_with_its_own_switch() -> None:
+def test_every_patch_is_listed_once_in_installation_order() -> None:
     names = [p.name for p in patches.PATCHES]
     assert len(names) == len(set(names)) and names[0] == "serving_imports"  # JAX kept out before TensorFlow
-    assert {p.switch for p in patches.PATCHES} == {f"SANTONG_PATCH_{n.upper()}" for n in names}
+    assert names.index("several_problems") > names.index("payload_parse")  # it wraps the payload parse
 
 
-def test_switches_turn_one_or_all_off() -> None:
-    assert patches.enabled({}) == list(patches.PATCHES)
-    assert "ted_cache" not in [p.name for p in patches.enabled({"SANTONG_PATCH_TED_CACHE": "off"})]
-    assert len(patches.enabled({"SANTONG_PATCH_TED_CACHE": "0"})) == len(patches.PATCHES) - 1
-    assert patches.enabled({"SANTONG_RASA_PATCHES": "off"}) == []
-    assert patches.enabled({"SANTONG_RASA_PATCHES": "on"}) == list(patches.PATCHES)
+def test_the_setting_leaves_out_one_or_all_and_refuses_a_typo() -> None:
+    assert patches.enabled() == list(patches.PATCHES)
+    assert "ted_cache" not in [p.name for p in patches.enabled(["ted_cache"])]
+    assert len(patches.enabled([" TED_cache ", ""])) == len(patches.PATCHES) - 1
+    assert patches.enabled(["all"]) == []
+    with pytest.raises(patches.UnknownPatch, match="ted_cash"):
+        patches.enabled(["ted_cash"])
+    settings = load_settings({"SECRET_KEY": "x", "RASA_TOKEN": "y", "RASA_PATCHES_OFF": "ted_cache, several_problems"})
+    assert settings.rasa_patches_off == ("ted_cache", "several_problems")
+    assert load_settings({"SECRET_KEY": "x", "RASA_TOKEN": "y"}).rasa_patches_off == ()
 
 
 def test_another_rasa_version_refuses_to_start_naming_the_patch() -> None:
     with pytest.raises(patches.WrongRasaVersion) as refused:
-        patches.install(environ={"SANTONG_PATCH_SERVING_IMPORTS": "off"}, rasa_version="3.7.0")
+        patches.install(off=["serving_imports"], rasa_version="3.7.0")
     message = str(refused.value)
-    assert "Rasa 3.7.0" in message and "'action_result_check'" in message and "SANTONG_RASA_PATCHES=off" in message
-    assert patches.install(environ={"SANTONG_RASA_PATCHES": "off"}, rasa_version="3.7.0") == []
+    assert "Rasa 3.7.0" in message and "'action_result_check'" in message and "RASA_PATCHES_OFF=all" in message
+    assert patches.install(off=["all"], rasa_version="3.7.0") == []
 
 
-def _ted_patched(env: dict[str, str]) -> bool:
+def _ted_patched(off: str) -> bool:
     code = (
-        "from backend.rasa_ext import patches; patches.install();"
+        "from backend.rasa_ext import patches; from backend.settings import load_settings;"
+        "patches.install(load_settings(require_secrets=False).rasa_patches_off);"
         "from rasa.core.policies.ted_policy import TEDPolicy;"
         "from backend.rasa_ext.patches import speedups;"
         "print(TEDPolicy.predict_action_probabilities is speedups.ted_predict)"
     )
+    env = {**os.environ, "RASA_PATCHES_OFF": off}
     result = subprocess.run(
-        [sys.executable, "-c", code], env={**_base_env(), **env}, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
+        [sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
     return result.stdout.strip().splitlines()[-1] == "True"
 
 
-def _base_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("SANTONG_")}
-
-
-def test_a_switched_off_patch_leaves_rasa_s_own_method_in_a_fresh_process() -> None:
-    assert _ted_patched({}) is True
-    assert _ted_patched({"SANTONG_PATCH_TED_CACHE": "off"}) is False
+def test_a_patch_left_out_keeps_rasa_s_own_method_in_a_fresh_process() -> None:
+    assert _ted_patched("") is True
+    assert _ted_patched("ted_cache") is False

@@ -4,8 +4,8 @@ Rasa 3.6.21 is the last open-source release, so work it repeats on every
 message is replaced here, in place (each module says what it replaces, why,
 and what it measured). The launcher (:mod:`backend.rasa_ext.launcher`)
 installs them into a Rasa server after the log masking, which needs none of
-them: ``SANTONG_RASA_PATCHES=off`` runs stock Rasa, still masked, and
-``SANTONG_PATCH_<NAME>=off`` turns one off (``SANTONG_PATCH_TED_CACHE=off``).
+them: the setting ``RASA_PATCHES_OFF`` names the ones to leave out
+(``ted_cache,several_problems``), or ``all`` for stock Rasa, still masked.
 
 The patches replace methods whose code they were written against, so with
 any other Rasa version the server refuses to start, naming the first patch
@@ -15,16 +15,14 @@ that is on, instead of running replacements of code that may have changed.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
 
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"  # the version every patch below was written and tested against
-ALL_SWITCH = "SANTONG_RASA_PATCHES"
-_OFF = {"0", "off", "false", "no"}
+ALL = "all"  # in RASA_PATCHES_OFF: every patch left out
 
 
 @dataclass(frozen=True)
@@ -34,11 +32,6 @@ class Patch:
     name: str
     what: str
     install: Callable[[], None]
-
-    @property
-    def switch(self) -> str:
-        """The environment variable that turns this patch off (``…=off``)."""
-        return f"SANTONG_PATCH_{self.name.upper()}"
 
 
 def _serving_imports() -> None:
@@ -89,32 +82,47 @@ class WrongRasaVersion(SystemExit):
     """The installed Rasa is not the one the patches were written against: the server must not start."""
 
 
-def enabled(environ: Mapping[str, str] | None = None) -> list[Patch]:
-    """The patches not switched off in ``environ`` (the process environment by default)."""
-    env = os.environ if environ is None else environ
-    if env.get(ALL_SWITCH, "").strip().lower() in _OFF:
+class UnknownPatch(SystemExit):
+    """``RASA_PATCHES_OFF`` names a patch that does not exist: a typo must not leave a patch on unnoticed."""
+
+
+def enabled(off: Iterable[str] = ()) -> list[Patch]:
+    """The patches not named in ``off`` (``RASA_PATCHES_OFF``'s names; ``all`` leaves out every one).
+
+    Raises:
+        UnknownPatch: a name in ``off`` is not a patch.
+    """
+    names = {name.strip().lower() for name in off if name.strip()}
+    if ALL in names:
         return []
-    return [p for p in PATCHES if env.get(p.switch, "").strip().lower() not in _OFF]
+    unknown = names - {p.name for p in PATCHES}
+    if unknown:
+        raise UnknownPatch(
+            f"RASA_PATCHES_OFF names no such patch: {', '.join(sorted(unknown))}. "
+            f"The patches are: {', '.join(p.name for p in PATCHES)} (or {ALL})."
+        )
+    return [p for p in PATCHES if p.name not in names]
 
 
-def install(environ: Mapping[str, str] | None = None, rasa_version: str | None = None) -> list[str]:
-    """Install every enabled patch, after checking Rasa's version; the names installed.
+def install(off: Iterable[str] = (), rasa_version: str | None = None) -> list[str]:
+    """Install every patch not left out by ``off``, after checking Rasa's version; the names installed.
 
     Raises:
         WrongRasaVersion: a patch is on and Rasa is not :data:`RASA_VERSION`
-            (the message names the patch and the switches).
+            (the message names the patch and the setting).
+        UnknownPatch: ``off`` names a patch that does not exist.
     """
-    chosen = enabled(environ)
+    chosen = enabled(off)
     version = rasa_version if rasa_version is not None else metadata.version("rasa")
     if chosen and version != RASA_VERSION:
         first = chosen[0]
         raise WrongRasaVersion(
             f"Rasa {version} is installed, but the patch '{first.name}' ({first.what}) was written for Rasa "
             f"{RASA_VERSION}: install rasa=={RASA_VERSION} (make setup), or start without the patches "
-            f"({ALL_SWITCH}=off, or {first.switch}=off and the same for the others)."
+            f"(RASA_PATCHES_OFF={ALL}, or RASA_PATCHES_OFF={first.name},… for each that is on)."
         )
     for patch in chosen:
         patch.install()
     if len(chosen) < len(PATCHES):
-        logger.info("Rasa patches switched off: %s", ", ".join(p.name for p in PATCHES if p not in chosen))
+        logger.info("Rasa patches left out: %s", ", ".join(p.name for p in PATCHES if p not in chosen))
     return [p.name for p in chosen]
