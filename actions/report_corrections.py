@@ -30,6 +30,8 @@ _NOT_THAT = re.compile(r"[，,。;；\s]*(?:而)?不是")
 # Clauses that only say something is wrong ("地点说错了", "改一下地址").
 _SAYS_WRONG = re.compile(r"错|不对|修改|改一下|改下|^不是")
 _CLAUSES = re.compile(r"[，,。；;！!？?\s]+")
+# Words that only name a field ("改紧急程度", the 修改 menu's button): no value of it.
+_FIELD_NAMES = re.compile(r"^改|紧急程度|急不急|联系电话|电话号码|手机号码?|电话|地点|地址|位置")
 
 
 def new_value_text(text: str) -> str:
@@ -62,8 +64,8 @@ def corrected_values(dispatcher: CollectingDispatcher, tracker: Tracker, field: 
         number = mobile_number(new_value_text(text)) or mobile_number(text)  # "不是138…，是139…": the second
         return {"report_phone": number} if number else {}
     value = new_value_text(text)
-    if not value:
-        return {}
+    if not _FIELD_NAMES.sub("", value).strip(" 的为成：:"):
+        return {}  # the field named, no new value: ask it again
     if field == "report_place" and _names_place(value):
         logger.debug("place corrected in the same message")
         return check_place(dispatcher, tracker, value, asked=True)
