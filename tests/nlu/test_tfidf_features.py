@@ -5,7 +5,7 @@ import pytest
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from backend.rasa_ext.nlu_classifier import fit_temperature, logits
+from backend.rasa_ext.nlu_classifier import fit_temperature, logits, weights_for_products
 from backend.rasa_ext.nlu_tfidf import NUMBER_WORD, _Block, character_ngrams, words
 
 
@@ -65,3 +65,20 @@ def test_words_in_latin_letters_keep_their_ngrams_anonymised_names_do_not():
     grams = set(character_ngrams("K8县 GZ2026 ok qwxz", 1, 2))
     assert {"ok", "qw", "xz"} <= grams
     assert not {"K", "G", "GZ"} & grams
+
+
+def test_weights_laid_out_for_scoring_give_the_same_scores_bit_for_bit():
+    from scipy.sparse import random as sparse_random
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    X = sparse_random(300, 2000, density=0.01, format="csr", random_state=7)
+    y = rng.integers(0, 5, size=300)
+    clf = LogisticRegression(max_iter=200).fit(X, y)
+    clf.coef_ = np.ascontiguousarray(clf.coef_)  # as saga fits it and skops loads it
+    before = logits(clf, X[:40])
+    weights_for_products(clf)
+    assert clf.coef_.flags.f_contiguous and not clf.coef_.flags.c_contiguous
+    assert np.array_equal(logits(clf, X[:40]), before)  # exact, not approximately
+    weights_for_products(clf)  # once laid out, left as it is
+    assert clf.coef_.flags.f_contiguous

@@ -68,8 +68,6 @@ PATCHES: tuple[Patch, ...] = (
     Patch("payload_parse", "button payloads unpacked without the NLU pipeline", _speedup("install_payload_parse")),
     Patch("several_problems", "each part of a message that tells several problems parsed too (problems in the parse)",
           _module("several_problems")),
-    Patch("classifier_weights", "the logistic regression's weights in Fortran order",
-          _speedup("install_classifier_weights")),
     Patch("dialogue_states", "each policy's dialogue states worked out once per turn", _module("dialogue_states")),
     Patch("graph_runner", "the model's graph run in a fixed order instead of dask", _module("graph_runner")),
     Patch("copies", "slots and debug-log arguments no longer deep-copied", _module("copies")),

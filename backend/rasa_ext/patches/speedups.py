@@ -1,6 +1,6 @@
 """Work Rasa 3.6 repeats on every message for no result, done once instead (installed by the launcher).
 
-Five of them, found with py-spy while ``make bench`` loaded the stack:
+Four of them, found with py-spy while ``make bench`` loaded the stack:
 
 1. Rasa checks each answer of the action server against a JSON schema with
 ``jsonschema.validate(result, schema)``; that function first validates the
@@ -41,16 +41,8 @@ the same function the step uses, without the rest; anything else (a text
 that merely starts with "/", an unknown intent) still goes through the
 whole pipeline. A test compares both for every button of the domain.
 
-5. The intent classifier (scikit-learn's logistic regression) multiplies
-each message's sparse features by its transposed weights, a 47 × 29,518
-matrix of float64 whose transpose is not C-contiguous; scipy copies it to
-C order (11 MB) for every product: 2.5 ms per message, 40 % of a parse.
-The weights are kept in Fortran order instead, whose transpose is the
-C-ordered matrix scipy wants: the same numbers, multiplied in the same
-order, so the probabilities are bit for bit the same, in 0.05 ms.
-
-A sixth, the dialogue states each policy works out again from the whole
-conversation, is in :mod:`backend.rasa_ext.patches.dialogue_states`, a seventh, dask's
+A fifth, the dialogue states each policy works out again from the whole
+conversation, is in :mod:`backend.rasa_ext.patches.dialogue_states`, a sixth, dask's
 scheduling of the model's graph on every parse and prediction, in
 :mod:`backend.rasa_ext.patches.graph_runner`, the copies of slots and of debug-log
 arguments in :mod:`backend.rasa_ext.patches.copies`, and RulePolicy's rules read again
@@ -326,21 +318,6 @@ def parse_message_with_graph(
     return _PARSE_ORIGINAL["parse"](self, message, tracker, only_output_properties)
 
 
-_LR_ORIGINAL: dict[str, Any] = {}
-
-
-def logistic_regression_process(self: Any, messages: list[Any]) -> list[Any]:
-    """``LogisticRegressionClassifier.process``, its weights first put in Fortran order (once)."""
-    clf = self.clf
-    coef = getattr(clf, "coef_", None)
-    if coef is not None and not coef.flags.f_contiguous:
-        import numpy as np
-
-        clf.coef_ = np.asfortranarray(coef)
-    result: list[Any] = _LR_ORIGINAL["process"](self, messages)
-    return result
-
-
 def install_action_result_check() -> None:
     """1. The action server's answers are checked with a validator built once (see the module docstring)."""
     from rasa.core.actions.action import RemoteAction
@@ -373,22 +350,12 @@ def install_payload_parse() -> None:
         MessageProcessor._parse_message_with_graph = parse_message_with_graph
 
 
-def install_classifier_weights() -> None:
-    """5. Rasa's own logistic regression classifier predicts with its weights laid out for the product."""
-    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-
-    if LogisticRegressionClassifier.process is not logistic_regression_process:
-        _LR_ORIGINAL["process"] = LogisticRegressionClassifier.process
-        LogisticRegressionClassifier.process = logistic_regression_process
-
-
 def install() -> None:
-    """Put in place the five replacements above and those of the four companion modules (all of them, as tests do)."""
+    """Put in place the four replacements above and those of the four companion modules (all of them, as tests do)."""
     install_action_result_check()
     install_event_lookup()
     install_ted_cache()
     install_payload_parse()
-    install_classifier_weights()
     dialogue_states.install()
     graph_runner.install()
     copies.install()
