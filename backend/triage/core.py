@@ -18,6 +18,7 @@ from backend.triage.abuse import read_as_problem
 from backend.triage.emergency import emergency_category
 from backend.triage.entities import BUILDING, UNIT, PlaceNames, default_place_names, extract
 from backend.triage.place import is_letter, problem_scope, scope_of, topic_of
+from backend.triage.several import PROBLEMS
 
 FALLBACK = "nlu_fallback"
 EMERGENCY = "emergency"
@@ -90,7 +91,7 @@ def triage(
         for r in parse.get("intent_ranking") or []
         if table.get(str(r.get("name"))) is not None
     ][:TOP]
-    result.problems = [dict(p) for p in parse.get("problems") or []]
+    result.problems = [dict(p) for p in parse.get(PROBLEMS) or []]
     return result
 
 

@@ -3,7 +3,7 @@
 A resident often tells two things at once. The whole message's parse names
 one category, so the other would be lost. Here the message is cut into
 clauses (:func:`segments`), each clause is classified on its own (by the
-caller, with the same NLU), and :func:`problems_of` keeps two or more
+caller, with the same NLU, all clauses in one batch), and :func:`problems_of` keeps two or more
 problems only when clauses classify *confidently* into categories with
 different handlers; a category that depends on the place (a noise, rubbish,
 a light) counts only in a clause that names its topic. A long letter about one thing (漏水, then 找了物业, then
@@ -49,6 +49,10 @@ SPLITTING_MATTERS = ("public", "shared")
 # A problem needs a part of at least this many characters that tells it: a consequence
 # (楼下都是味, 晚上蚊子咬死人) is shorter than a problem with its own subject.
 ANCHOR_CHARS = 8
+
+# The key of a parse that carries the problems (a list of :meth:`Problem.as_dict`, empty for one problem).
+PROBLEMS = "problems"
+FALLBACK = "nlu_fallback"
 
 _SENTENCE = re.compile(r"[。！？!?；;\n]+|[，,\s]*(?=还有|另外|再就是|再一个|除此之外|顺便说)")
 _COMMA = re.compile(r"[，,、\s]+")
@@ -174,13 +178,28 @@ def problems_of(text: str, parses: list[dict[str, Any]], *, table: CategoryTable
     return problems
 
 
+def problems_worth_looking_for(parse: dict[str, Any], text: str, table: CategoryTable | None = None) -> bool:
+    """Whether a message may tell several problems: typed (not a button), read as a request or not understood."""
+    table = table or default_table()
+    intent = str((parse.get("intent") or {}).get("name") or "")
+    return bool(text) and not text.startswith("/") and (intent == FALLBACK or table.get(intent) is not None)
+
+
 def find_problems(
-    text: str, parse: Callable[[str], dict[str, Any]], *, table: CategoryTable | None = None
+    text: str, parse_all: Callable[[list[str]], list[dict[str, Any]]], *, table: CategoryTable | None = None
 ) -> list[Problem]:
-    """:func:`problems_of` with each clause parsed by ``parse``; nothing is parsed for one clause or a letter."""
+    """:func:`problems_of`, the clauses parsed in one call of ``parse_all``; none for one clause or a letter.
+
+    ``parse_all`` takes the clauses and returns their parses in the same
+    order; the Rasa server runs them through its graph as one batch, so the
+    check costs one graph run, not one per clause.
+    """
     if len(text) > LETTER_CHARS:
         return []
     clauses = segments(text)
     if len(clauses) < 2:
         return []
-    return problems_of(text, [parse(clause) for clause in clauses], table=table)
+    parses = parse_all(clauses)
+    if len(parses) != len(clauses):
+        raise ValueError(f"{len(clauses)} clauses but {len(parses)} parses")
+    return problems_of(text, parses, table=table)

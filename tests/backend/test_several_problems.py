@@ -75,7 +75,7 @@ def test_the_rasa_parse_carries_the_problems_and_the_triage_returns_them():
         "滨湖路的路灯坏了一个礼拜了": parse("streetlight", 0.99),
         "还有碧湖丽苑5号楼电梯老是卡在三楼": parse("elevator", 0.98),
     }
-    whole = with_problems(parse("elevator", 0.9), text, clauses.__getitem__)
+    whole = with_problems(parse("elevator", 0.9), text, lambda texts: [clauses[t] for t in texts])
     assert [p["category"] for p in whole["problems"]] == ["streetlight", "elevator"]
     assert [p["category"] for p in triage(whole, text).problems] == ["streetlight", "elevator"]
     # not a request (a points question), or a button: no clause is parsed at all
@@ -117,14 +117,34 @@ ONE = [
 
 @pytest.mark.parametrize(("text", "among"), TWO)
 def test_the_model_finds_two_problems(nlu, text, among):
-    found = find_problems(text, nlu.parse)
+    found = find_problems(text, nlu.parse_many)
     assert len(found) == 2, [(p.category, p.confidence) for p in found]
     assert set(among) <= {p.category for p in found}
 
 
+@pytest.mark.parametrize(("text", "among"), TWO[:2])
+def test_the_clauses_parsed_as_one_batch_read_as_each_parsed_alone(nlu, text, among):
+    clauses = segments(text)
+    together = nlu.parse_many(clauses)
+    alone = [nlu.parse_many([clause])[0] for clause in clauses]
+    assert [p["text"] for p in together] == clauses
+    for batched, single in zip(together, alone, strict=True):
+        assert batched["intent"]["name"] == single["intent"]["name"]
+        assert [r["name"] for r in batched["intent_ranking"]] == [r["name"] for r in single["intent_ranking"]]
+        assert batched["intent"]["confidence"] == pytest.approx(single["intent"]["confidence"], abs=1e-9)
+
+
+def test_the_cli_triage_in_this_process_says_both_problems(nlu):
+    text, among = TWO[0]
+    found = nlu.triage(text).problems
+    assert len(found) == 2
+    assert set(among) <= {p["category"] for p in found}
+    assert nlu.triage(ONE[0]).problems == []
+
+
 @pytest.mark.parametrize("text", ONE)
 def test_the_model_keeps_one_problem_one(nlu, text):
-    assert find_problems(text, nlu.parse) == []
+    assert find_problems(text, nlu.parse_many) == []
 
 
 def test_a_letter_is_one_petition_and_its_sentences_are_not_parsed_again():
@@ -136,7 +156,7 @@ def test_a_letter_is_one_petition_and_its_sentences_are_not_parsed_again():
     )
     assert len(letter) > several.LETTER_CHARS
 
-    def parse(clause):
-        raise AssertionError(f"a letter's clause was parsed: {clause}")
+    def parse(clauses):
+        raise AssertionError(f"a letter's clauses were parsed: {clauses}")
 
     assert several.find_problems(letter, parse) == []

@@ -7,7 +7,9 @@ as ``problems`` (a list of dicts, empty for the usual one-problem message).
 Rasa keeps extra keys of a parse in the user event, so the actions find it
 in ``tracker.latest_message`` and ``/model/parse`` (the triage API) returns
 it too. Only a message whose own intent is a request category or the
-fallback, and that has two clauses or more, costs extra parses.
+fallback, and that has two clauses or more, costs more: one more run of the
+NLU graph with all its clauses as one batch (the components take lists of
+messages; the classifier scores them as one matrix).
 """
 
 from __future__ import annotations
@@ -15,30 +17,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from backend.categories import default_table
-from backend.triage.several import find_problems
+from backend.triage.local import parse_batch
+from backend.triage.several import PROBLEMS, find_problems, problems_worth_looking_for
 
 logger = logging.getLogger(__name__)
 
-PROBLEMS = "problems"
-FALLBACK = "nlu_fallback"
 _ORIGINAL: dict[str, Any] = {}
 
 
-def with_problems(parse: dict[str, Any], text: str, parse_clause: Any) -> dict[str, Any]:
+def with_problems(parse: dict[str, Any], text: str, parse_all: Any) -> dict[str, Any]:
     """``parse`` with ``problems`` added (empty unless the message tells several problems).
 
     Args:
         parse: the whole message's parse.
         text: the message as sent.
-        parse_clause: a function from a clause's text to its parse.
+        parse_all: a function from the clauses' texts to their parses, in order.
     """
-    table = default_table()
-    intent = str((parse.get("intent") or {}).get("name") or "")
-    if not text or text.startswith("/") or (intent != FALLBACK and table.get(intent) is None):
+    if not problems_worth_looking_for(parse, text):
         return {**parse, PROBLEMS: []}
     try:
-        found = find_problems(text, parse_clause, table=table)
+        found = find_problems(text, parse_all)
     except Exception:  # the whole message's parse must never be lost to this extra
         logger.exception("several problems: the clauses could not be parsed")
         found = []
@@ -49,18 +47,14 @@ def parse_message_with_graph(
     self: Any, message: Any, tracker: Any, only_output_properties: bool = True
 ) -> dict[str, Any]:
     """``MessageProcessor._parse_message_with_graph``, its result with ``problems``."""
-    from rasa.core.channels.channel import UserMessage
-
-    original = _ORIGINAL["parse"]
-    parse: dict[str, Any] = original(self, message, tracker, only_output_properties)
+    parse: dict[str, Any] = _ORIGINAL["parse"](self, message, tracker, only_output_properties)
     if not only_output_properties or not isinstance(message.text, str):
         return parse
 
-    def parse_clause(clause: str) -> dict[str, Any]:
-        result: dict[str, Any] = original(self, UserMessage(clause, sender_id=message.sender_id), tracker, True)
-        return result
+    def parse_all(clauses: list[str]) -> list[dict[str, Any]]:
+        return parse_batch(self, clauses, tracker, message.sender_id)
 
-    return with_problems(parse, message.text, parse_clause)
+    return with_problems(parse, message.text, parse_all)
 
 
 def install() -> None:
