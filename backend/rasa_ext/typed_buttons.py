@@ -14,8 +14,9 @@ deciding:
 3. a distinctive part of a title (two characters or more, not a generic
    word like 工单), with only filler around it ("那我关注一下吧", "单独登记",
    a ticket number for its button);
-4. an everyday word for the button's meaning: yes-buttons and no-buttons,
-   by their payload's intent (``config/button_paraphrases.yml``);
+4. everyday words for the button's meaning: yes-buttons and no-buttons,
+   by their payload's intent (``config/button_paraphrases.yml``), one or
+   several of them with filler ("算了我自己弄");
 5. the position: "第一个", "第2个", "最后一个".
 
 A tier that fits buttons with different payloads is ambiguous and nothing
@@ -122,13 +123,13 @@ def may_be_a_button(text: str | None) -> bool:
     return 0 < len(stripped) <= MAX_CHARS and not stripped.startswith("/") and bool(normalise(stripped))
 
 
-def _filler_only(rest: str, filler: frozenset[str]) -> bool:
-    """Whether ``rest`` is nothing but filler words, one after another."""
+def _filler_only(rest: str, filler: frozenset[str], longest_word: int = MAX_FILLER) -> bool:
+    """Whether ``rest`` is nothing but words of ``filler``, one after another (none longer than ``longest_word``)."""
     if not rest:
         return True
     if rest in filler:
         return True
-    longest = min(len(rest), MAX_FILLER)
+    longest = min(len(rest), longest_word)
     reachable = [True] + [False] * len(rest)
     for start in range(len(rest)):
         if reachable[start]:
@@ -146,6 +147,18 @@ def _around(message: str, word: str, filler: frozenset[str]) -> bool:
             return True
         start = message.find(word, start + 1)
     return False
+
+
+def _says_only(message: str, phrases: frozenset[str], filler: frozenset[str]) -> bool:
+    """Whether ``message`` is one or more of ``phrases`` with only filler between and around them.
+
+    "算了" and "算了我自己弄" (算了, 我, 自己弄) both say no; "好的，不用了" says no
+    (好的 is filler too); "可以不用了" says neither.
+    """
+    if not any(w in message for w in phrases):
+        return False
+    words = phrases | filler
+    return _filler_only(message, words, max(len(w) for w in words))
 
 
 def _part_of_title(message: str, title: str, words: Paraphrases) -> int:
@@ -214,9 +227,7 @@ def match(text: str, buttons: Sequence[dict[str, Any]], words: Paraphrases) -> P
     ]
     parts = [(b, p, _part_of_title(message, t, words)) for b, p, t in shown if t]
     tiers.append(("part_of_title", [(b, p) for b, p, size in parts if size]))
-    said = {
-        name for name, (_, phrases) in words.meanings.items() if any(_around(message, w, words.filler) for w in phrases)
-    }
+    said = {name for name, (_, phrases) in words.meanings.items() if _says_only(message, phrases, words.filler)}
     if len(said) == 1:
         intents = words.meanings[said.pop()][0]
         tiers.append(("paraphrase", [(b, p) for b, p, _ in shown if intent_of(p) in intents]))

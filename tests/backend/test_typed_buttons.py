@@ -134,6 +134,10 @@ def test_the_domain_buttons_were_found():
         ("utter_offer_ticket", "不要了", "不用了"),
         ("utter_report_summary", "算了", "取消"),
         ("utter_offer_ticket", "好的，不用了", "不用了"),
+        # several everyday words of one meaning
+        ("utter_private_help", "算了我自己弄", "不用了，我自己联系"),
+        ("utter_offer_ticket", "不用不用", "不用了"),
+        ("utter_report_summary", "好的好的，没问题", "确认"),
         # by position
         ("utter_ask_place_scope", "第三个", "外面马路上"),
         ("utter_report_which_field", "选第2个", "情况描述"),
@@ -167,6 +171,7 @@ def test_typed_words_act_as_the_one_button_they_say(screen: str, typed: str, tit
         # words too general, or the opposite of a title that contains them
         ("utter_report_duplicate", "一样"),
         ("utter_offer_ticket", "不好"),
+        ("utter_offer_ticket", "可以不用了"),
         # several buttons fit
         ("todo", "接单"),
         ("which_ticket", "路灯"),
