@@ -1,17 +1,15 @@
 """The backend worker: background work that must not wait for a person.
 
 It retries the web chat messages Rasa did not answer (action server down,
-Rasa restarting), in order per visitor, with back-off; and it delivers the
-notification outbox (ticket news) into the web chat and, when a bot token
-is set, the Telegram conversation, which the bridge pushes out
-(:mod:`backend.notifications`); and about once a minute it
+Rasa restarting), in order per visitor, with back-off; and about once a minute it
 closes unrated tickets as 默认满意, queues the messages Rasa was unsure of
 for review (:mod:`backend.console.review_queue`), and sends tickets that outstayed their
 level one level up (:mod:`backend.tickets.escalation`); about once an
 hour it deletes conversations past their retention (:mod:`backend.retention`). It starts the
 training jobs queued in the console, one at a time, each in a process of
-its own (:mod:`backend.training.jobs`), so notifications never wait for a
-model to train.
+its own (:mod:`backend.training.jobs`), so the chat retries never wait for a
+model to train. (Ticket news needs no round of its own: it is written into
+the residents' chats with the change, :mod:`backend.notifications`.)
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from backend.console.conversations import TrackerUnavailable, read_only_engine
 from backend.console.review_queue import scan
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
-from backend.notifications import Send, chat_sender, deliver_due
 from backend.rasa_client import RasaClient
 from backend.retention import Purged, purge_backend, purge_tracker_store
 from backend.services import chat as chat_service
@@ -155,9 +152,9 @@ def surviving(task: str) -> Iterator[None]:
 
     A database that is locked or unreachable is expected (wait, try again next
     round, lose nothing). Anything else is a bug, logged with its traceback;
-    the notifications and the chat retries must still go out meanwhile (once,
-    a resident's message with a NUL character in the review scan stopped the
-    whole worker, and with it every notification).
+    the chat retries and the clocks must still run meanwhile (once, a
+    resident's message with a NUL character in the review scan stopped the
+    whole worker).
     """
     try:
         yield
@@ -176,10 +173,7 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    senders: dict[str, Send] = {"web": chat_sender(sessions, "web")}
-    if settings.telegram_bot_token:
-        senders["telegram"] = chat_sender(sessions, "telegram")  # the bridge pushes it to Telegram
-    logger.info("worker started (notifications to: %s)", ", ".join(sorted(senders)))
+    logger.info("worker started")
     rounds = 0
     training: subprocess.Popen[bytes] | None = None
     try:
@@ -188,8 +182,6 @@ async def run(settings: Settings) -> None:
                 heartbeat(settings.worker_heartbeat_file)
             with surviving("chat retries"):
                 await retry_round(sessions=sessions, rasa=rasa)
-            with surviving("notifications"):
-                await deliver_due(sessions=sessions, senders=senders)
             with surviving("training"):
                 training = training_round(sessions=sessions, running=training)
             rounds += 1

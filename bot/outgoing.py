@@ -2,7 +2,7 @@
 
 Everything the bot says on Telegram is first a :class:`~backend.models.chat.ChatReply`
 with ``delivered_at`` empty: Rasa's answers, the bridge's own notices and
-ticket news from the notification worker. :func:`send_due` sends one chat's
+ticket news (:mod:`backend.notifications`, written with the ticket's change). :func:`send_due` sends one chat's
 waiting replies oldest first through python-telegram-bot, waiting for the
 rate limiter (:mod:`bot.rate_limit`), and records each one Telegram
 accepted. On a 429 it holds the chat for ``retry_after``; on a 5xx, a

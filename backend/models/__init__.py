@@ -9,7 +9,6 @@ from backend.models.base import Base
 from backend.models.chat import ChatMessage, ChatReply
 from backend.models.gridwork import BindingCode, MemberLink
 from backend.models.ledger import PointsAccount, PointsEntry, Redemption
-from backend.models.notifications import Notification
 from backend.models.photos import Photo
 from backend.models.points import CatalogueItem, PointsRule
 from backend.models.registry import (
@@ -46,7 +45,6 @@ __all__ = [
     "GridMember",
     "MemberLink",
     "ModelVersion",
-    "Notification",
     "Photo",
     "Place",
     "PointsAccount",

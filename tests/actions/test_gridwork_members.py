@@ -9,9 +9,10 @@ from sqlalchemy import select
 from actions.gridwork import ActionGridCommand
 from actions.gridwork_query import member_answer
 from backend.gridwork.binding import issue_code
-from backend.models import Notification, Ticket
+from backend.models import Ticket
 from tests.actions.conftest import make_tracker
 from tests.factories import file_ticket
+from tests.news import news
 
 NOW = datetime.now(timezone.utc)
 MEMBER = "telegram:8801"  # bound to 陈建国 (gm-fl-02), whose grid holds 学府街
@@ -133,8 +134,8 @@ async def test_the_dispatch_notices_button_takes_the_ticket_as_the_typed_command
     await bind(backend)
     number = streetlight(backend)
     with backend() as s:
-        [notice] = s.scalars(select(Notification).filter_by(recipient="8801")).all()
-        [button] = notice.buttons
+        [notice] = news(s, sender="telegram:8801")
+        [button] = notice.payload["buttons"]
     [taken], _ = await run(ActionGridCommand(), MEMBER, button["payload"])
     assert taken["response"] == "utter_grid_done" and taken["status"] == "处理中"
     [again], _ = await run(ActionGridCommand(), MEMBER, button["payload"])  # pressed twice: told, nothing breaks

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import event
 
 from backend.errors import DomainError, InvalidRegistry
-from backend.models import Notification, Ticket
+from backend.models import Ticket
 from backend.services.residents import get_or_create_resident
 from backend.tickets.escalation import default_limits, escalate_overdue, load_limits, report_in
 from backend.tickets.service import create_ticket, transition
 from backend.worker import escalation_round
+from tests.news import news
 
 FILED = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 LIMITS = {
@@ -117,4 +118,4 @@ def test_a_department_reports_in_at_the_top_and_takes_the_ticket_over(registry):
         )
         assert ticket.events[-1].note == "区城市管理局报到，接手办理"
         assert ticket.events[-1].actor == "department:city-mgmt"
-        assert s.query(Notification).filter_by(ticket_id=ticket_id).count() >= 4  # each move told the resident
+        assert len(news(s, number=ticket.number)) >= 4  # each move told the resident

@@ -9,9 +9,10 @@ from backend.errors import InvalidInput, NotFound
 from backend.gridwork.binding import bind, issue_code, member_for
 from backend.gridwork.commands import parse_command
 from backend.gridwork.work import progress, resolve, take, todo, whistle
-from backend.models import GridMember, Notification
+from backend.models import GridMember
 from backend.services.residents import get_or_create_resident
 from backend.tickets.service import create_ticket
+from tests.news import news, text_of
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 
@@ -83,9 +84,7 @@ def test_todo_take_progress_resolve_and_the_resident_is_told(registry):
             resolve(session=s, member=wang, number=fresh.number, result=" ", now=NOW)
         resolve(session=s, member=wang, number=fresh.number, result="已换灯", now=NOW)
         assert fresh.status == "resolved"
-        texts = [
-            n.text for n in s.scalars(select(Notification).filter_by(ticket_id=fresh.id).order_by(Notification.id))
-        ]
+        texts = [text_of(r) for r in news(s, number=fresh.number)]
         assert len(texts) == 3 and "物业下午来换灯" in texts[1] and "评单" in texts[2]
 
 

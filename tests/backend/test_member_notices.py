@@ -1,4 +1,4 @@
-"""A ticket dispatched to a grid member is told in the member's chat, through the outbox (issue 25, item 12).
+"""A ticket dispatched to a grid member is told in the member's chat, through the chat outbox (issue 25, item 12).
 
 Whichever way a ticket reaches a member (routed when filed, routed when the
 place comes after an emergency, 派单 in the console), each chat bound to the
@@ -9,25 +9,22 @@ bound to no chat gets nothing, and filing does not fail.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
 
 from backend.console.accounts import create_account
 from backend.console.ticket_work import dispatch
 from backend.gridwork.binding import bind, issue_code
 from backend.gridwork.summary import one_line
-from backend.models import Notification, Resident, Ticket
-from backend.models.chat import ChatReply
-from backend.notifications import chat_sender, deliver_due
+from backend.models import Ticket
 from backend.services.residents import get_or_create_resident
 from backend.tickets.service import add_place, create_ticket
 from backend.web.app import create_app
 from backend.web.identity import COOKIE
 from tests.factories import file_ticket
+from tests.news import news, text_of
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 LIGHT = "学府街东头的路灯不亮好几天了，晚上走路黑乎乎的，老人孩子出门都怕摔。麻烦尽快派人来修，谢谢"
@@ -47,51 +44,33 @@ def file_light(sessions, sender="r1"):
         return ticket.id, str(ticket.number)
 
 
-def member_rows(sessions, ticket_id):
+def member_rows(sessions, number):
+    """The dispatch notices of ticket ``number``, oldest first (what residents are told says 工单, not 派给您)."""
     with sessions() as s:
-        return s.scalars(
-            select(Notification)
-            .where(Notification.ticket_id == ticket_id, Notification.key.startswith("member-dispatch:"))
-            .order_by(Notification.id)
-        ).all()
+        return [r for r in news(s, number=number) if "新派给您的工单" in text_of(r)]
 
 
 def test_a_ticket_routed_to_a_bound_member_is_told_in_their_chat_with_place_summary_deadline_and_take(registry):
     bind_chat(registry, "telegram", "5501")
-    ticket_id, number = file_light(registry)
-    [row] = member_rows(registry, ticket_id)
-    assert (row.channel, row.recipient, row.status) == ("telegram", "5501", "pending")
-    assert f"新派给您的工单 {number}（路灯照明）" in row.text
-    assert "地点：学府街\n" in row.text
-    assert "情况：学府街东头的路灯不亮好几天了，晚上走路黑乎乎的…\n" in row.text
-    assert "处理时限：11月" in row.text and "前" in row.text
-    assert row.buttons == [{"title": f"接单 {number}", "payload": f"接单 {number}"}]
-    assert all(len(b["payload"].encode()) <= 64 for b in row.buttons)  # Telegram's callback data limit
+    _, number = file_light(registry)
+    [row] = member_rows(registry, number)
+    assert row.sender == "telegram:5501"  # the member's own chat, not the reporter
+    assert row.delivered_at is None  # waiting for the bridge to send it
+    text = text_of(row)
+    assert f"新派给您的工单 {number}（路灯照明）" in text
+    assert "地点：学府街\n" in text
+    assert "情况：学府街东头的路灯不亮好几天了，晚上走路黑乎乎的…\n" in text
+    assert "处理时限：11月" in text and "前" in text
+    assert row.payload["buttons"] == [{"title": f"接单 {number}", "payload": f"接单 {number}"}]
+    assert all(len(b["payload"].encode()) <= 64 for b in row.payload["buttons"])  # Telegram's callback data limit
     with registry() as s:
-        chat = s.get(Resident, row.resident_id)
-        assert (chat.channel, chat.sender_id) == ("telegram", "5501")  # the member's own chat, not the reporter
-        # The resident who filed it hears nothing new from the dispatch notice.
-        assert s.scalars(select(Notification).filter_by(ticket_id=ticket_id, recipient="r1")).all() == []
-
-
-def test_the_worker_delivers_it_into_the_members_chat_like_residents_news(registry):
-    bind_chat(registry, "telegram", "5502")
-    ticket_id, number = file_light(registry)
-    report = asyncio.run(
-        deliver_due(sessions=registry, senders={"telegram": chat_sender(registry, "telegram")}, now=NOW)
-    )
-    assert report.sent == 1
-    with registry() as s:
-        [reply] = s.scalars(select(ChatReply).filter_by(sender="telegram:5502")).all()
-        assert f"新派给您的工单 {number}" in reply.payload["text"]
-        assert reply.payload["buttons"] == [{"title": f"接单 {number}", "payload": f"接单 {number}"}]
-        assert s.scalars(select(Notification).filter_by(ticket_id=ticket_id)).one().status == "sent"
+        # The resident who filed it hears nothing from the dispatch notice.
+        assert all("新派给您" not in text_of(r) for r in news(s, sender="web:r1"))
 
 
 def test_a_member_bound_on_the_web_sees_it_on_the_chat_page(registry, settings):
     bind_chat(registry, "web", "member-visitor")
     _, number = file_light(registry)
-    asyncio.run(deliver_due(sessions=registry, senders={"web": chat_sender(registry, "web")}, now=NOW))
     cookie = URLSafeSerializer(settings.secret_key, salt="web-visitor").dumps("member-visitor")
     with TestClient(create_app(settings), cookies={COOKIE: cookie}) as client:
         client.app.state.sessions = registry
@@ -103,16 +82,13 @@ def test_every_chat_bound_to_the_member_is_told_and_other_members_are_not(regist
     bind_chat(registry, "telegram", "5503")
     bind_chat(registry, "web", "chen-web")
     bind_chat(registry, "telegram", "5599", member_code="gm-fl-01")  # 王丽: another grid
-    ticket_id, _ = file_light(registry)
-    assert [(r.channel, r.recipient) for r in member_rows(registry, ticket_id)] == [
-        ("telegram", "5503"),
-        ("web", "chen-web"),
-    ]
+    _, number = file_light(registry)
+    assert [r.sender for r in member_rows(registry, number)] == ["telegram:5503", "web:chen-web"]
 
 
 def test_a_member_with_no_chat_gets_nothing_and_filing_works(registry):
-    ticket_id, _ = file_light(registry)
-    assert member_rows(registry, ticket_id) == []
+    ticket_id, number = file_light(registry)
+    assert member_rows(registry, number) == []
     with registry() as s:
         assert s.get(Ticket, ticket_id).status == "assigned"
 
@@ -135,10 +111,10 @@ def test_a_console_dispatch_tells_the_member_it_was_given_to(registry):
             session=s, username="boss", display_name="管理员", role="admin", password="a-Long-pass-2026!", now=NOW
         )
         dispatch(session=s, account=admin, ticket=ticket, member_code="gm-wj-03", now=NOW)
-        ticket_id, number = ticket.id, str(ticket.number)
-    [row] = member_rows(registry, ticket_id)
-    assert row.recipient == "5504" and "地点：那个十字路口\n" in row.text
-    assert "情况：有人在路口摆摊卖水果，把盲道全占了\n" in row.text and number in row.text
+        number = str(ticket.number)
+    [row] = member_rows(registry, number)
+    assert row.sender == "telegram:5504" and "地点：那个十字路口\n" in text_of(row)
+    assert "情况：有人在路口摆摊卖水果，把盲道全占了\n" in text_of(row)
 
 
 def test_an_emergency_routed_once_its_place_is_told_reaches_the_member_marked_urgent(registry):
@@ -155,11 +131,11 @@ def test_an_emergency_routed_once_its_place_is_told_reaches_the_member_marked_ur
             now=NOW,
             urgency="emergency",
         )
-        ticket_id = ticket.id
+        number = str(ticket.number)
         assert ticket.assignee_id is None  # nothing to tell before it has a member
         assert add_place(session=s, ticket=ticket, resident=resident, place_text="滨湖广场", entities={}, now=NOW)
-    [row] = member_rows(registry, ticket_id)
-    assert row.text.startswith("【紧急】新派给您的工单") and "地点：滨湖广场\n" in row.text
+    [row] = member_rows(registry, number)
+    assert text_of(row).startswith("【紧急】新派给您的工单") and "地点：滨湖广场\n" in text_of(row)
 
 
 def test_the_one_line_summary_is_the_first_sentence_cut_at_a_clause_and_masked():

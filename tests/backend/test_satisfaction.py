@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from backend.errors import InvalidInput, NotFound
-from backend.models import Notification, Ticket
+from backend.models import Ticket
 from backend.points.ledger import balance
 from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
@@ -15,6 +15,7 @@ from backend.tickets.ratings import rating_from_text
 from backend.tickets.satisfaction import close_unrated, rate_ticket, satisfaction_rates
 from backend.tickets.service import create_ticket, transition
 from backend.worker import close_round
+from tests.news import news, text_of
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
 
@@ -47,8 +48,8 @@ def resolved(sessions, sender="r1", place="枫林苑3号楼", building=3, catego
 def test_resolving_asks_the_filer_to_rate_with_buttons(world):
     ticket_id = resolved(world)
     with world() as s:
-        ask = s.query(Notification).filter_by(ticket_id=ticket_id).order_by(Notification.id.desc()).first()
-        assert "评单" in ask.text and [b["title"] for b in ask.buttons] == ["满意", "基本满意", "不满意"]
+        ask = news(s, number=s.get(Ticket, ticket_id).number)[-1]
+        assert "评单" in text_of(ask) and [b["title"] for b in ask.payload["buttons"]] == ["满意", "基本满意", "不满意"]
         assert s.get(Ticket, ticket_id).resolved_at == NOW
 
 

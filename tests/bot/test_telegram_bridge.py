@@ -21,10 +21,9 @@ from telegram import InlineKeyboardMarkup
 
 from backend import messages
 from backend.db import make_engine, make_session_factory
-from backend.models import ChatMessage, Notification, Photo, Resident, TelegramUpdate
+from backend.models import ChatMessage, Photo, Resident, TelegramUpdate
 from backend.models.base import utcnow
 from backend.models.chat import ChatReply
-from backend.notifications import chat_sender, deliver_due
 from backend.rasa_client import RasaClient
 from backend.tickets.service import transition
 from bot.incoming import UNSUPPORTED
@@ -482,18 +481,28 @@ async def test_stickers_get_a_clear_answer_and_group_messages_and_edits_none(set
     await bridge.bot.shutdown()
 
 
-async def test_ticket_news_for_a_telegram_resident_goes_out_through_the_bridge(registry, settings, bot_api, rasa):
+async def test_ticket_news_for_a_telegram_resident_goes_out_through_the_bridge_with_its_retries(
+    registry, settings, bot_api, rasa
+):
     now = utcnow()
-    with registry.begin() as s:
+    with registry.begin() as s:  # the change writes the news into the chat; no other outbox, no worker round
         ticket = file_ticket(s, channel="telegram", sender="4242", now=now)
         transition(session=s, ticket=ticket, to="in_progress", actor="grid_member:gm-fl-01", now=now, note="已派维修工")
-    await deliver_due(sessions=registry, senders={"telegram": chat_sender(registry, "telegram")})
+        transition(session=s, ticket=ticket, to="resolved", actor="grid_member:gm-fl-01", now=now, note="灯修好了")
+    bot_api.script = [SERVER_ERROR]  # Telegram fails once: the bridge's own back-off, not a second policy
     bridge = await make_bridge(settings, bot_api, rasa, sessions=registry)
+    await settle(bridge, rounds=1)
+    assert texts(bot_api, 4242) == []
+    make_due(registry)
     await settle(bridge)
-    [news] = texts(bot_api, 4242)
-    assert "已派维修工" in news
+    progress, resolved = texts(bot_api, 4242)  # in order, each once
+    assert "已派维修工" in progress and "灯修好了" in resolved and "评单" in resolved
+    markup = bot_api.delivered[-1]["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert [row[0]["text"] for row in markup["inline_keyboard"]] == ["满意", "基本满意", "不满意"]
+    assert len(bot_api.sent()) == 3  # the 500, then each once
     with registry() as s:
-        assert s.query(Notification).one().status == "sent"
+        assert all(r.delivered_at is not None for r in s.query(ChatReply).filter_by(sender="telegram:4242"))
     await bridge.bot.shutdown()
 
 

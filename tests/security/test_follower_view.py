@@ -38,7 +38,7 @@ from actions.filing import ActionSubmitReport
 from actions.report_form import ActionAskReportConfirm, ActionAskReportDuplicate, ValidateReportForm, start_events
 from actions.ticket_status import ActionTicketStatus
 from backend.gridwork.work import progress, resolve
-from backend.models import GridMember, Notification, Resident, Ticket
+from backend.models import GridMember, Resident, Ticket
 from backend.rasa_client import RasaClient
 from backend.services.registry import import_registry
 from backend.services.residents import get_or_create_resident
@@ -46,6 +46,7 @@ from backend.settings import PROJECT_ROOT
 from backend.tickets.satisfaction import rate_ticket
 from backend.tickets.service import follow
 from backend.web.app import create_app
+from tests.news import news, text_of
 from tests.rasa_stub import RasaStub
 
 P_TEXT = "学府街路灯坏了一个礼拜了，我是张三，电话13812345678，身份证110101199003071234"
@@ -264,11 +265,12 @@ async def test_the_duplicate_prompt_shows_only_what_a_follower_may_see(probe):
 async def test_ticket_news_reaches_a_follower_without_the_reporters_words(probe, sessions):
     with sessions() as s:
         ticket = s.scalars(select(Ticket).filter_by(number=probe["number"])).one()
-        rows = s.scalars(select(Notification).filter_by(ticket_id=ticket.id).order_by(Notification.id)).all()
-        by_resident: dict[int, list[str]] = {}
-        for row in rows:
-            by_resident.setdefault(int(row.resident_id), []).append(str(row.text))
-        owner_texts = by_resident.pop(int(ticket.resident_id))
+        by_chat: dict[str, list[str]] = {}
+        for reply in news(s, number=probe["number"]):
+            by_chat.setdefault(str(reply.sender), []).append(text_of(reply))
+        owner = s.get(Resident, ticket.resident_id)
+        owner_texts = by_chat.pop(f"{owner.channel}:{owner.sender_id}")
+        by_resident = by_chat
     assert len(by_resident) == 2  # the web visitor and the Telegram resident
     for texts in by_resident.values():
         assert len(texts) == len(owner_texts)  # every piece of news, ...
