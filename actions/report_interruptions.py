@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -33,6 +33,12 @@ from rasa_sdk.types import DomainDict
 from actions.points import answer_balance, answer_catalogue, answer_history, answer_rules
 from actions.ticket_status import answer_ticket_status
 from backend.triage.entities import extract
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # A points answer: writes to the dispatcher, returns the events (a plain function, not an action).
+    PointsAnswer = Callable[[CollectingDispatcher, Tracker], list[EventType]]
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +67,6 @@ _HELP = re.compile(
     r"有(?:什么|哪些)功能|(?:这个|你)怎么用"
 )
 _STATUS = re.compile(r"查询|查一下|查查|进度|怎么样了|到哪了|处理了吗|修好没")
-
-
-PointsAnswer = Callable[[CollectingDispatcher, Tracker], list[EventType]]
 
 
 def points_answer(text: str, intent: str) -> PointsAnswer:
