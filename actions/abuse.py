@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.rating import rating_in_words
-from actions.requests import ActionTriageRequest
+from actions.requests import triage_request
 from actions.runtime import resident_text
 from actions.ticket_status import status_question
 from backend.categories import default_table
@@ -45,7 +45,7 @@ class ActionAnswerAbuse(Action):
         if not in_form:
             if problem_behind_abuse(tracker.latest_message or {}, resident_text(tracker), default_table()):
                 logger.info("an angry message that tells a problem: triaged")
-                return await ActionTriageRequest().run(dispatcher, tracker, domain)
+                return await triage_request(dispatcher, tracker, domain)
             told = rating_in_words(dispatcher, tracker)
             if told is None:
                 told = status_question(dispatcher, tracker)

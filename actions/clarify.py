@@ -21,7 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.filing import ActionHandleDeny, answered_action
+from actions.filing import answered_action, handle_deny
 from actions.runtime import resident_text
 from backend.categories import CategoryTable, default_table
 from backend.triage.core import TriageResult
@@ -122,7 +122,7 @@ class ActionClarifyNeither(Action):
 
     The rule sends every "no" while the question is open here; a "no" that
     answers something else (a ticket offer made since) is passed on to
-    :class:`actions.filing.ActionHandleDeny`.
+    :func:`actions.filing.handle_deny`.
     """
 
     def name(self) -> str:
@@ -135,4 +135,4 @@ class ActionClarifyNeither(Action):
         """Ask again, or answer the "no" as usual."""
         if answered_action(tracker) in ASKING_ACTIONS:
             return describe_again(dispatcher)
-        return [*await ActionHandleDeny().run(dispatcher, tracker, domain), *closed()]
+        return [*handle_deny(dispatcher, tracker), *closed()]

@@ -21,14 +21,13 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session
 
-from actions.report_form import has_place
 from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import CODES
 from backend.errors import DomainError
@@ -37,6 +36,10 @@ from backend.models import Resident, Ticket
 from backend.tickets.service import add_place, add_resident_note, create_ticket, handler_name, own_open_ticket
 from backend.tickets.urgency import AMBULANCE, FIRE, GAS, POLICE, default_numbers, emergency_call, is_follow_up
 from backend.triage.entities import extract
+from backend.triage.place_answer import has_place
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 

@@ -20,20 +20,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy import select
 
 from actions.points import REDEEM_SLOT, redeem_chosen_item
-from actions.report_form import NO_PHONE, REMEMBER, finished_events, start_events
+from actions.report_slots import NO_PHONE, REMEMBER, finished_events, start_events
 from actions.runtime import resident_of, sessions
 from actions.two_problems import offer_next
 from backend.categories import default_table
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
-from backend.models import GridMember, Ticket
 from backend.photos import attach_photos
 from backend.services.residents import remember_phone
 from backend.tickets.lifecycle import STATUS_NAMES
-from backend.tickets.service import create_ticket, follow
+from backend.tickets.service import create_ticket, follow, get_ticket, handler_name
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
@@ -64,7 +62,7 @@ class ActionSubmitReport(Action):
                 resident = resident_of(session, tracker)
                 duplicate_of = tracker.get_slot("report_duplicate_of")
                 if tracker.get_slot("report_duplicate") == "follow" and duplicate_of:
-                    existing = session.scalars(select(Ticket).filter_by(number=str(duplicate_of))).first()
+                    existing = get_ticket(session=session, number=str(duplicate_of))
                     if existing is not None:
                         follow(session=session, ticket=existing, resident=resident, now=now)
                         attach_photos(session=session, ticket=existing, resident=resident, tokens=photos)
@@ -90,9 +88,8 @@ class ActionSubmitReport(Action):
                 attached = attach_photos(session=session, ticket=ticket, resident=resident, tokens=photos)
                 if tracker.get_slot(REMEMBER) == "yes" and ticket.contact_phone:
                     remember_phone(resident=resident, phone=str(ticket.contact_phone), now=now)
-                member = session.get(GridMember, ticket.assignee_id) if ticket.assignee_id else None
+                member_name = handler_name(session=session, ticket=ticket) or ""
                 number, deadline, dispatch = ticket.number, ticket.deadline, bool(ticket.needs_dispatch)
-                member_name = str(member.name) if member is not None else ""
         except DomainError as exc:
             dispatcher.utter_message(text=str(exc))
             return []
@@ -125,8 +122,13 @@ class ActionDeclineTicket(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Confirm, and say how to correct a misunderstanding."""
-        dispatcher.utter_message(response="utter_ticket_declined")
-        return [SlotSet("offer_pending", False), *offer_next(dispatcher, tracker)]
+        return decline_ticket(dispatcher, tracker)
+
+
+def decline_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The ticket offer is declined: confirm, and offer the next problem told in the same message, if any."""
+    dispatcher.utter_message(response="utter_ticket_declined")
+    return [SlotSet("offer_pending", False), *offer_next(dispatcher, tracker)]
 
 
 # action_submit_report and the decline offer the next problem told in the same message (actions/two_problems.py).
@@ -183,10 +185,15 @@ class ActionHandleDeny(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Decline the redemption or the ticket offer it answers."""
-        if answers_a_redemption(tracker):
-            dispatcher.utter_message(response="utter_points_redeem_declined")
-            return [SlotSet(REDEEM_SLOT, None)]
-        if answers_an_offer(tracker):
-            return await ActionDeclineTicket().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response="utter_anything_else")
-        return []
+        return handle_deny(dispatcher, tracker)
+
+
+def handle_deny(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """No: decline the redemption or the ticket offer it answers; otherwise ask what else is needed."""
+    if answers_a_redemption(tracker):
+        dispatcher.utter_message(response="utter_points_redeem_declined")
+        return [SlotSet(REDEEM_SLOT, None)]
+    if answers_an_offer(tracker):
+        return decline_ticket(dispatcher, tracker)
+    dispatcher.utter_message(response="utter_anything_else")
+    return []

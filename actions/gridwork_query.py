@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session
 
 from actions.gridwork_steps import ticket_buttons
 from actions.runtime import channel_identity, resident_text, sessions
@@ -31,6 +31,9 @@ from backend.gridwork.commands import parse_command
 from backend.gridwork.views import MemberTicketView, member_view
 from backend.models import GridMember
 from backend.triage.entities import extract
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +109,9 @@ async def member_answer(
     except DomainError as exc:
         dispatcher.utter_message(text=str(exc))
         return []
-    from actions.gridwork import ActionGridCommand  # imported here: the command action reads this module too
+    from actions.gridwork import grid_command  # imported here: the command reads this module too
 
-    return await ActionGridCommand().run(dispatcher, tracker, domain)
+    return await grid_command(dispatcher, tracker, domain)
 
 
 def _asks(kind: str, text: str) -> bool:

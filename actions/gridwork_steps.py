@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from backend.gridwork.work import progress, resolve, take, whistle
 from backend.models import GridMember, Ticket
 from backend.notifications import take_button
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 

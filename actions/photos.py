@@ -14,13 +14,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy import select
 
-from actions.report_form import FORM
+from actions.report_slots import FORM
 from actions.runtime import resident_of, sessions
-from backend.models import Ticket
 from backend.photos import MAX_PER_TICKET, attach_photos, photo_of
-from backend.tickets.lifecycle import OPEN_STATUSES
+from backend.tickets.service import own_open_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +53,11 @@ class ActionReceivePhoto(Action):
             in_report = (tracker.active_loop or {}).get("name") == FORM
             last = tracker.get_slot("last_ticket")
             ticket = (
-                session.scalars(select(Ticket).filter_by(number=str(last), resident_id=resident.id)).first()
+                own_open_ticket(session=session, resident=resident, number=str(last))
                 if last and not in_report
                 else None
             )
-            if ticket is not None and ticket.status in OPEN_STATUSES:
+            if ticket is not None:
                 attached = attach_photos(session=session, ticket=ticket, resident=resident, tokens=[token])
                 if attached:
                     dispatcher.utter_message(response="utter_photo_attached", number=ticket.number)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.orm import Session
 
 from actions.runtime import resident_of, resident_text, sessions
 from actions.ticket_status import is_status_question, status_question
@@ -34,6 +34,9 @@ from backend.tickets.ratings import RATINGS, rating_buttons, rating_from_text
 from backend.tickets.satisfaction import awaiting_rating, rate_ticket
 from backend.tickets.service import get_ticket_for_resident
 from backend.triage.entities import extract
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 

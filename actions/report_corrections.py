@@ -19,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.report_place import check_place
 from backend.tickets.urgency import urgency_from_answer
-from backend.triage.entities import extract, mobile_number
+from backend.triage.entities import mobile_number
+from backend.triage.place_answer import has_place
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +49,6 @@ def new_value_text(text: str) -> str:
     return " ".join(kept)
 
 
-def _names_place(text: str) -> bool:
-    found = extract(text)
-    return any(found.get(key) for key in ("estate", "road", "place", "building"))
-
-
 def corrected_values(dispatcher: CollectingDispatcher, tracker: Tracker, field: str, text: str) -> dict[str, Any]:
     """The slot values for the new value a correction of ``field`` carries; empty when it carries none.
 
@@ -66,7 +62,7 @@ def corrected_values(dispatcher: CollectingDispatcher, tracker: Tracker, field: 
     value = new_value_text(text)
     if not _FIELD_NAMES.sub("", value).strip(" 的为成：:"):
         return {}  # the field named, no new value: ask it again
-    if field == "report_place" and _names_place(value):
+    if field == "report_place" and has_place(value):
         logger.debug("place corrected in the same message")
         return check_place(dispatcher, tracker, value, asked=True)
     if field == "report_urgency":

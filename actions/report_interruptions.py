@@ -23,20 +23,22 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.points import (
-    ActionPointsBalance,
-    ActionPointsCatalogue,
-    ActionPointsHistory,
-    ActionPointsRules,
-)
-from actions.ticket_status import ActionTicketStatus
+from actions.points import answer_balance, answer_catalogue, answer_history, answer_rules
+from actions.ticket_status import answer_ticket_status
 from backend.triage.entities import extract
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # A points answer: writes to the dispatcher, returns the events (a plain function, not an action).
+    PointsAnswer = Callable[[CollectingDispatcher, Tracker], list[EventType]]
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ _HELP = re.compile(
 _STATUS = re.compile(r"查询|查一下|查查|进度|怎么样了|到哪了|处理了吗|修好没")
 
 
-def points_answer(text: str, intent: str) -> Action:
+def points_answer(text: str, intent: str) -> PointsAnswer:
     """The points answer a question asks for, read from its words first, then from the intent.
 
     积分怎么换 and 积分能换啥 ask what the 爱心超市 has; 还有几分 asks the
@@ -75,32 +77,30 @@ def points_answer(text: str, intent: str) -> Action:
     is not done in the middle of a report: the catalogue is shown instead.
     """
     if _REDEEM.search(text):
-        return ActionPointsCatalogue()
+        return answer_catalogue
     if _EARN.search(text):
-        return ActionPointsRules()
+        return answer_rules
     if _HISTORY.search(text):
-        return ActionPointsHistory()
+        return answer_history
     if _BALANCE.search(text):
-        return ActionPointsBalance()
-    by_intent: dict[str, Action] = {
-        "points_history": ActionPointsHistory(),
-        "points_rules": ActionPointsRules(),
-        "points_catalogue": ActionPointsCatalogue(),
-        "points_redeem": ActionPointsCatalogue(),
+        return answer_balance
+    by_intent: dict[str, PointsAnswer] = {
+        "points_history": answer_history,
+        "points_rules": answer_rules,
+        "points_catalogue": answer_catalogue,
+        "points_redeem": answer_catalogue,
     }
-    return by_intent.get(intent, ActionPointsBalance())
+    return by_intent.get(intent, answer_balance)
 
 
-async def answer_points(
-    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, text: str, intent: str
-) -> list[EventType]:
+def answer_points(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str) -> list[EventType]:
     """Answer a points question with the ledger's figures.
 
     The catalogue's "换…" buttons are left out: a redemption is not done in
     the middle of a report (the buttons a response has in the domain stay).
     """
     answer = CollectingDispatcher()
-    events = await points_answer(text, intent).run(answer, tracker, domain)
+    events = points_answer(text, intent)(answer, tracker)
     dispatcher.messages.extend({**message, "buttons": []} for message in answer.messages)
     return list(events)
 
@@ -116,7 +116,7 @@ class ActionFormPoints(Action):
         """Answer the question; the rule then runs the form, which asks its question again."""
         text = str((tracker.latest_message or {}).get("text") or "")
         intent = str(((tracker.latest_message or {}).get("intent") or {}).get("name") or "")
-        return await answer_points(dispatcher, tracker, domain, text, intent)
+        return answer_points(dispatcher, tracker, text, intent)
 
 
 def question_kind(text: str) -> str | None:
@@ -141,9 +141,9 @@ async def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, do
         return False
     logger.info("question of kind %s in the middle of the report form", kind)
     if kind == "points":
-        await answer_points(dispatcher, tracker, domain, text, "")
+        answer_points(dispatcher, tracker, text, "")
     elif kind == "status":
-        await ActionTicketStatus().run(dispatcher, tracker, domain)
+        await answer_ticket_status(dispatcher, tracker, domain)
     else:
         dispatcher.utter_message(response="utter_help")
     dispatcher.utter_message(response="utter_report_resume")

@@ -7,14 +7,17 @@ here touches the database until an action runs (no work at import time).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rasa_sdk import Tracker
-from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
 from backend.models import Resident
 from backend.services.residents import get_or_create_resident
 from backend.settings import load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @lru_cache(maxsize=1)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
 
 from actions.gridwork_query import member_answer
 from actions.runtime import resident_of, resident_text, sessions
@@ -31,6 +30,9 @@ from backend.tickets.satisfaction import awaiting_rating
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
 from backend.tickets.visibility import TicketView, TimelineEntry, summary_of, view_of
 from backend.triage.entities import extract
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -71,43 +73,55 @@ class ActionTicketStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Look the tickets up and answer in plain Chinese."""
-        answered = await member_answer(dispatcher, tracker, domain)  # a grid member's 查询 of their grid's ticket
+        return await answer_ticket_status(dispatcher, tracker, domain)
+
+
+async def answer_ticket_status(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Answer 我的工单 / 查询 GZ… / 路灯修好没: a member's grid ticket, the list, or one ticket with its timeline.
+
+    Shared by ``action_ticket_status`` and every action that finds the
+    message is really a status question (the triage, a grid command without
+    a command, a question in the middle of the report form).
+    """
+    answered = await member_answer(dispatcher, tracker, domain)  # a grid member's 查询 of their grid's ticket
+    if answered is not None:
+        return answered
+    started = asked_for_next(dispatcher, tracker)  # "还有噪音的事呢？": the other problem told, not a status
+    if started is not None:
+        return started
+    table = default_table()
+    text = resident_text(tracker)
+    number = _entity(tracker, "ticket_no") or extract(text).get("ticket_no")
+    now = datetime.now(timezone.utc)
+    if not number and not LIST_REQUEST.search(text):
+        answered = status_question(dispatcher, tracker, triage_follows=False, asked=True)
         if answered is not None:
             return answered
-        started = asked_for_next(dispatcher, tracker)  # "还有噪音的事呢？": the other problem told, not a status
-        if started is not None:
-            return started
-        table = default_table()
-        text = resident_text(tracker)
-        number = _entity(tracker, "ticket_no") or extract(text).get("ticket_no")
-        now = datetime.now(timezone.utc)
-        if not number and not LIST_REQUEST.search(text):
-            answered = status_question(dispatcher, tracker, triage_follows=False, asked=True)
-            if answered is not None:
-                return answered
-        with sessions().begin() as session:
-            resident = resident_of(session, tracker)
-            if number:
-                ticket = get_ticket_for_resident(session=session, resident=resident, number=number)
-                if ticket is None:
-                    dispatcher.utter_message(response="utter_ticket_not_found", number=number)
-                    return []
-                show_ticket(dispatcher, session=session, ticket=ticket, resident=resident, now=now, table=table)
+    with sessions().begin() as session:
+        resident = resident_of(session, tracker)
+        if number:
+            ticket = get_ticket_for_resident(session=session, resident=resident, number=number)
+            if ticket is None:
+                dispatcher.utter_message(response="utter_ticket_not_found", number=number)
                 return []
-            tickets = tickets_for_resident(session=session, resident=resident)
-            if not tickets:
-                dispatcher.utter_message(response="utter_no_tickets")
-                return []
-            lines = []
-            for t in tickets:
-                line = summary_of(t, viewer=resident, now=now, table=table)
-                lines.append(
-                    f"{line.number} {line.category_name} · {line.status_name} · 时限 {_when(line.deadline)}"
-                    + ("（已超期）" if line.overdue else "")
-                    + ("" if line.own else "（关注）")
-                )
-            dispatcher.utter_message(response="utter_ticket_list", tickets="\n".join(lines))
-        return []
+            show_ticket(dispatcher, session=session, ticket=ticket, resident=resident, now=now, table=table)
+            return []
+        tickets = tickets_for_resident(session=session, resident=resident)
+        if not tickets:
+            dispatcher.utter_message(response="utter_no_tickets")
+            return []
+        lines = []
+        for t in tickets:
+            line = summary_of(t, viewer=resident, now=now, table=table)
+            lines.append(
+                f"{line.number} {line.category_name} · {line.status_name} · 时限 {_when(line.deadline)}"
+                + ("（已超期）" if line.overdue else "")
+                + ("" if line.own else "（关注）")
+            )
+        dispatcher.utter_message(response="utter_ticket_list", tickets="\n".join(lines))
+    return []
 
 
 def show_ticket(

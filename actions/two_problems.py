@@ -21,6 +21,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.report_slots import start_events
 from actions.runtime import resident_text
 from backend.categories import Category, CategoryTable, default_table
 from backend.triage.core import TriageResult
@@ -146,9 +147,6 @@ def asked_for_next(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
         return None
     if not _names_it(text, intent, offered, default_table()):
         return None
-    # Imported here: report_form's interruptions import ticket_status, which imports this module.
-    from actions.report_form import start_events
-
     dispatcher.utter_message(response="utter_report_starting")
     return [*start_events(tracker), SlotSet(OFFERED, None), FollowupAction("report_form")]
 

@@ -239,6 +239,11 @@ def tickets_for_resident(*, session: Session, resident: Resident, limit: int = 2
     )
 
 
+def get_ticket(*, session: Session, number: str) -> Ticket | None:
+    """The ticket with exactly this number, whoever filed it (for checks the caller makes itself)."""
+    return session.scalars(select(Ticket).filter_by(number=number)).first()
+
+
 def get_ticket_for_resident(*, session: Session, resident: Resident, number: str) -> Ticket | None:
     """The ticket if the resident filed or follows it.
 

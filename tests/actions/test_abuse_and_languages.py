@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from actions.abuse import ActionAnswerAbuse
 from actions.other_languages import ActionAnswerOtherLanguage, answer_language
-from actions.report_form import ActionAskReportPlace
+from actions.report_questions import ActionAskReportPlace
 from backend.human_contact import default_contact
 from backend.models import Ticket
 from backend.settings import PROJECT_ROOT

@@ -13,8 +13,9 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.report_form import ActionAskReportPhone, ActionAskReportPlace, ValidateReportForm
+from actions.report_form import ValidateReportForm
 from actions.report_interruptions import ActionFormPoints, question_kind
+from actions.report_questions import ActionAskReportPhone, ActionAskReportPlace
 from backend.models import Community
 from backend.points.earning import log_volunteer
 from backend.services.points_config import import_points_config

@@ -9,7 +9,8 @@ at the summary, and the gas company's arrival after a gas emergency.
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.emergency import ActionEmergency
-from actions.report_form import ValidateReportForm, start_events
+from actions.report_form import ValidateReportForm
+from actions.report_slots import start_events
 from actions.requests import ActionResolvePlace, ActionTriageRequest
 from backend.models import Ticket
 from tests.actions.conftest import make_tracker

@@ -5,7 +5,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.emergency import ActionEmergency, add_emergency_place
 from actions.filing import ActionHandleAffirm, ActionSubmitReport
 from actions.photos import ActionReceivePhoto
-from actions.report_form import ActionAskReportConfirm, ActionStartReport, ValidateReportForm, start_events
+from actions.report_form import ActionStartReport, ValidateReportForm
+from actions.report_questions import ActionAskReportConfirm
+from actions.report_slots import start_events
 from actions.requests import ActionCancelReport
 from backend.models import Ticket
 from backend.models.base import utcnow
@@ -361,7 +363,7 @@ async def test_typing_about_a_photo_without_one_explains_how(backend):
 
 
 async def test_a_question_is_not_repeated_under_the_validators_hint(backend):
-    from actions.report_form import ActionAskReportPlace
+    from actions.report_questions import ActionAskReportPlace
 
     dispatcher = CollectingDispatcher()
     hinted = make_tracker("web:h1", slots={"report_hinted": True})

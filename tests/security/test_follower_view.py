@@ -35,7 +35,10 @@ from sqlalchemy import func, select
 
 from actions import runtime
 from actions.filing import ActionSubmitReport
-from actions.report_form import ActionAskReportConfirm, ActionAskReportDuplicate, ValidateReportForm, start_events
+from actions.report_form import ValidateReportForm
+from actions.report_place import ActionAskReportDuplicate
+from actions.report_questions import ActionAskReportConfirm
+from actions.report_slots import start_events
 from actions.ticket_status import ActionTicketStatus
 from backend.gridwork.work import progress, resolve
 from backend.models import GridMember, Resident, Ticket
