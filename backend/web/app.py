@@ -2,7 +2,7 @@
 
 Everything the app needs (settings, engine, session factory, Rasa client) is
 created in :func:`create_app` and the lifespan hook, never at import time, and
-kept on ``app.state`` for the routes.
+kept on ``app.state``, from where :mod:`backend.web.deps` gives them to the routes.
 """
 
 from __future__ import annotations

@@ -33,8 +33,9 @@ from backend.models.chat import PENDING, ChatReply
 from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
 from backend.services.residents import find_resident, get_or_create_resident
+from backend.web.deps import AppSettings, Cookie, DbSession, Rasa, SenderLocks, Sessions, Templates, Visitor
 from backend.web.errors import NOT_JSON, STORE_DOWN, TOO_FAST, problem, refusal
-from backend.web.identity import lookup, new_token, rasa_sender, remember, resolve, set_cookie, start, visitor_id
+from backend.web.identity import VisitorCookie, lookup, new_token, rasa_sender, remember, resolve, set_cookie, start
 from backend.web.rate_limits import limit, too_fast, wait_for
 
 logger = logging.getLogger(__name__)
@@ -128,30 +129,28 @@ PAGE_TEXTS = {
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def chat_page(request: Request) -> Response:
+async def chat_page(request: Request, jar: Cookie, templates: Templates) -> Response:
     """The chat page; hands out a visitor cookie on the first visit, within the new-visitor limit.
 
     Over the limit the page is still served, without a cookie: the visitor
     can read it, and their first message gets one when the limit allows, or
     a 429 asking them to wait.
     """
-    response = request.app.state.templates.TemplateResponse(
-        request, "chat.html", {"csrf": CSRF_HEADER_VALUE, "texts": PAGE_TEXTS}
-    )
-    found = lookup(request, response)
+    response = templates.TemplateResponse(request, "chat.html", {"csrf": CSRF_HEADER_VALUE, "texts": PAGE_TEXTS})
+    found = lookup(jar, response)
     if found is None and await wait_for(request, "visitors") == 0:
-        set_cookie(request, response, new_token())
+        set_cookie(jar, response, new_token())
     return response
 
 
-async def sending_visitor(request: Request, response: Response) -> str:
+async def sending_visitor(request: Request, jar: VisitorCookie, response: Response) -> str:
     """The sending visitor's stable id; their record and resident are created with their first message.
 
     A request without a valid cookie is a new visitor and spends a token of
     its address's new-visitor limit (429 when there is none).
     """
-    sessions = request.app.state.sessions
-    found = lookup(request, response)
+    sessions = jar.sessions
+    found = lookup(jar, response)
     if found is not None and found.visitor is not None and found.resident_id is not None:
         return found.visitor
     try:
@@ -160,12 +159,12 @@ async def sending_visitor(request: Request, response: Response) -> str:
             if wait > 0:
                 raise too_fast(wait, messages.TOO_MANY_VISITORS)
         with sessions.begin() as session:
-            started = start(request, response, session, found)
-        remember(request, started)
+            started = start(jar, response, session, found)
+        remember(jar, started)
         return str(started.visitor)
     except IntegrityError:  # the same cookie's first two messages at once: the other one made the record
         with sessions.begin() as session:
-            found = resolve(request, session, response)
+            found = resolve(jar, session, response)
         if found is None or found.visitor is None:
             raise
         return found.visitor
@@ -182,6 +181,9 @@ async def send_message(
     body: OutgoingText,
     request: Request,
     response: Response,
+    jar: Cookie,
+    rasa: Rasa,
+    locks: SenderLocks,
     after: int = 0,
     x_requested_with: str | None = Header(default=None),
 ) -> ChatUpdate:
@@ -192,8 +194,8 @@ async def send_message(
     not missed.
     """
     _require_same_origin(x_requested_with)
-    visitor = await sending_visitor(request, response)
-    return await _store_and_deliver(request, rasa_sender(visitor), body.text, after)
+    visitor = await sending_visitor(request, jar, response)
+    return await _store_and_deliver(jar.sessions, locks, rasa, rasa_sender(visitor), body.text, after)
 
 
 @router.post(
@@ -206,6 +208,10 @@ async def send_message(
 async def send_photo(
     request: Request,
     response: Response,
+    jar: Cookie,
+    rasa: Rasa,
+    locks: SenderLocks,
+    settings: AppSettings,
     after: int = 0,
     x_requested_with: str | None = Header(default=None),
 ) -> ChatUpdate:
@@ -216,22 +222,22 @@ async def send_photo(
     progress or the visitor's latest open ticket.
     """
     _require_same_origin(x_requested_with)
-    visitor = await sending_visitor(request, response)
+    visitor = await sending_visitor(request, jar, response)
     data = await request.body()
     try:
-        with request.app.state.sessions.begin() as session:
+        with jar.sessions.begin() as session:
             resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
             photo = save_photo(
                 session=session,
                 resident=resident,
                 data=data,
-                upload_dir=request.app.state.settings.upload_dir,
+                upload_dir=settings.upload_dir,
                 now=utcnow(),
             )
             token = str(photo.token)
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    return await _store_and_deliver(request, rasa_sender(visitor), photo_message(token), after)
+    return await _store_and_deliver(jar.sessions, locks, rasa, rasa_sender(visitor), photo_message(token), after)
 
 
 @router.get(
@@ -240,22 +246,22 @@ async def send_photo(
     response_class=FileResponse,
     responses={200: {"content": {"image/*": {}}}, 404: problem("not one of the visitor's photos")},
 )
-def get_photo(token: str, request: Request) -> FileResponse:
+def get_photo(token: str, visitor: Visitor, session: DbSession, settings: AppSettings) -> FileResponse:
     """One of the visitor's own photos; anyone else's is "not found", like a missing one."""
-    visitor = visitor_id(request)
     if visitor is None:
         raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
-    with request.app.state.sessions() as session:
-        resident = find_resident(session=session, channel="web", sender_id=visitor)
-        photo = photo_of(session=session, resident=resident, token=token) if resident is not None else None
-        if photo is None:
-            raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
-        path = request.app.state.settings.upload_dir / str(photo.path)
-        content_type = str(photo.content_type)
+    resident = find_resident(session=session, channel="web", sender_id=visitor)
+    photo = photo_of(session=session, resident=resident, token=token) if resident is not None else None
+    if photo is None:
+        raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
+    path = settings.upload_dir / str(photo.path)
+    content_type = str(photo.content_type)
     return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
 
 
-async def _store_and_deliver(request: Request, sender: str, text: str, after: int) -> ChatUpdate:
+async def _store_and_deliver(
+    sessions: Sessions, locks: SenderLocks, rasa: Rasa, sender: str, text: str, after: int
+) -> ChatUpdate:
     """Keep the message first (nothing is lost), then forward this sender's pending messages in order.
 
     When no earlier message of this visitor is on its way (nearly always),
@@ -264,8 +270,6 @@ async def _store_and_deliver(request: Request, sender: str, text: str, after: in
     per message. Otherwise it is stored at once on its own, and waits its
     turn behind the earlier one.
     """
-    sessions = request.app.state.sessions
-    locks = request.app.state.sender_locks
     lock = locks.get(sender)
     if lock is None:
         lock = locks[sender] = asyncio.Lock()  # held by the waiting requests; dropped after the last
@@ -282,27 +286,27 @@ async def _store_and_deliver(request: Request, sender: str, text: str, after: in
             store = text
         async with lock:  # free: taken without yielding, so nothing comes between the check and the store
             report = await chat_service.deliver_pending(
-                sessions=sessions, sender=sender, forward=request.app.state.rasa.send, read=read, store=store
+                sessions=sessions, sender=sender, forward=rasa.send, read=read, store=store
             )
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     return _update(report.read if report.read is not None else [], report.pending)
 
 
-def _reader(request: Request, response: Response) -> str | None:
+def _reader(jar: VisitorCookie, response: Response) -> str | None:
     """The reading visitor's stable id (their record kept up to date), or ``None``: nothing is created."""
-    found = lookup(request, response)
+    found = lookup(jar, response)
     return found.visitor if found is not None else None
 
 
 @router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
-def updates(request: Request, response: Response, after: int = 0) -> ChatUpdate:
+def updates(response: Response, jar: Cookie, sessions: Sessions, after: int = 0) -> ChatUpdate:
     """Replies newer than ``after`` for this visitor, and how many messages still wait."""
-    visitor = _reader(request, response)
+    visitor = _reader(jar, response)
     if visitor is None:
         return ChatUpdate(replies=[], pending=0)
     sender = rasa_sender(visitor)
-    with request.app.state.sessions() as session:
+    with sessions() as session:
         pending = len(chat_service.pending_messages(session=session, sender=sender))
         replies = _replies(session, sender, after)
     return _update(replies, pending)
@@ -315,13 +319,13 @@ def updates(request: Request, response: Response, after: int = 0) -> ChatUpdate:
     responses={429: TOO_FAST},
     dependencies=[Depends(limit("history"))],
 )
-def history(request: Request, response: Response) -> ChatHistory:
+def history(response: Response, jar: Cookie, sessions: Sessions) -> ChatHistory:
     """The visitor's recent conversation, so a reload shows where they were."""
-    visitor = _reader(request, response)
+    visitor = _reader(jar, response)
     if visitor is None:
         return ChatHistory(items=[], pending=0)
     sender = rasa_sender(visitor)
-    with request.app.state.sessions() as session:
+    with sessions() as session:
         rows = chat_service.recent_history(session=session, sender=sender)
         first = next((m for m, _ in rows if m is not None), None)
         titles = _earlier_titles(session, sender, first.created_at) if first is not None else {}

@@ -34,13 +34,14 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import redis.asyncio
 import redis.exceptions
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.settings import Settings
+from backend.web.deps import AppSettings, HealthMemory, HealthState, Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,9 @@ def _reason(exc: Exception) -> str:
     return "error"
 
 
-async def _database(request: Request) -> str | None:
+async def _database(sessions: Sessions) -> str | None:
     def ping() -> None:
-        with request.app.state.sessions() as session:
+        with sessions() as session:
             session.execute(text("SELECT 1"))
 
     await asyncio.to_thread(ping)
@@ -135,14 +136,13 @@ async def _redis(url: str) -> str | None:
     return None
 
 
-async def check(request: Request) -> Health:
+async def check(settings: Settings, sessions: Sessions, memory: HealthMemory) -> Health:
     """Check every part at once; the overall state follows from the critical ones."""
-    settings: Settings = request.app.state.settings
     rasa_urls = [url.strip().rstrip("/") for url in settings.rasa_url.split(",") if url.strip()]
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         checks = [
-            _timed("database", True, _database(request)),
+            _timed("database", True, _database(sessions)),
             *(
                 # several servers: any one of them is enough, so none alone is critical (judged below)
                 _timed(f"rasa-{i}" if len(rasa_urls) > 1 else "rasa", len(rasa_urls) == 1, _http(session, url + "/"))
@@ -160,27 +160,24 @@ async def check(request: Request) -> Health:
     fatal = no_rasa or any(p.critical and p.state == "down" for p in parts)
     status: Literal["ok", "degraded", "unavailable"] = "unavailable" if fatal else "degraded" if failing else "ok"
     seen = (status, tuple(failing))
-    if seen != getattr(request.app.state, "health_seen", ("ok", ())):  # log changes, not every probe
-        request.app.state.health_seen = seen
+    if seen != memory.seen:  # log changes, not every probe
+        memory.seen = seen
         why = ", ".join(f"{p.name} ({p.detail})" for p in parts if p.detail)
         (logger.warning if failing else logger.info)("health now %s%s", status, f": {why}" if why else "")
     return Health(status=status, failing=failing, parts=parts)
 
 
-async def cached_check(request: Request) -> Health:
+async def cached_check(settings: Settings, sessions: Sessions, memory: HealthMemory) -> Health:
     """:func:`check`, shared by every request within CACHE_SECONDS (one check in flight at a time)."""
-    state = request.app.state
-    cached: tuple[float, Health] | None = getattr(state, "health_cached", None)
+    cached: tuple[float, Health] | None = memory.cached
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
-    if getattr(state, "health_lock", None) is None:
-        state.health_lock = asyncio.Lock()
-    async with state.health_lock:
-        cached = getattr(state, "health_cached", None)
+    async with memory.lock:
+        cached = memory.cached
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        health = await check(request)
-        state.health_cached = (time.monotonic(), health)
+        health = await check(settings, sessions, memory)
+        memory.cached = (time.monotonic(), health)
         return health
 
 
@@ -194,9 +191,9 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/healthz", tags=["ops"], response_model=Health, responses=UNAVAILABLE)
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(settings: AppSettings, sessions: Sessions, memory: HealthState) -> JSONResponse:
     """200 when a resident would be answered (``degraded`` names a part down that they can do without), else 503."""
-    health = await cached_check(request)
+    health = await cached_check(settings, sessions, memory)
     code = 503 if health.status == "unavailable" else 200
     headers = {"Cache-Control": "no-store"}
     if code == 503:

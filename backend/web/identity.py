@@ -41,7 +41,7 @@ from typing import Callable
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models import Resident, VisitorSession
 from backend.models.base import utcnow
@@ -89,6 +89,38 @@ class _Cookie:
     legacy_visitor: str | None
 
 
+class Remembered:
+    """Cookies found good lately, by key, with when to look again (least recently used forgotten first).
+
+    One per web app (:mod:`backend.web.deps` keeps it on the app).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[str, tuple[Visitor, datetime]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class VisitorCookie:
+    """A request's visitor cookie with what reading it takes (given to routes by :mod:`backend.web.deps`).
+
+    ``now`` is the app's clock (tests move it); ``remembered`` the app's
+    memory of cookies found good lately.
+    """
+
+    request: Request
+    sessions: sessionmaker[Session]
+    secret_key: str
+    idle_days: int
+    now: Callable[[], datetime]
+    remembered: Remembered
+
+    @property
+    def idle(self) -> timedelta:
+        """How long a record may go unused before its cookie is refused."""
+        return timedelta(days=self.idle_days)
+
+
 def new_token() -> str:
     """A new random cookie token (192 bits)."""
     return secrets.token_urlsafe(24)
@@ -111,21 +143,10 @@ def mint_cookie(secret_key: str, token: str | None = None) -> str:
     return _serializer(secret_key).dumps(token or new_token())
 
 
-def clock(request: Request) -> datetime:
-    """Now, by the app's injectable clock (``app.state.visitor_clock``; tests move it)."""
-    now: Callable[[], datetime] = getattr(request.app.state, "visitor_clock", utcnow)
-    return now()
-
-
-def _idle(request: Request) -> timedelta:
-    return timedelta(days=request.app.state.settings.visitor_idle_days)
-
-
-def _read_cookie(request: Request) -> _Cookie | None:
+def _read_cookie(request: Request, secret_key: str) -> _Cookie | None:
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
-    secret_key = request.app.state.settings.secret_key
     try:
         token, issued = _serializer(secret_key).loads(raw, return_timestamp=True)
         if isinstance(token, str) and token:
@@ -140,23 +161,23 @@ def _read_cookie(request: Request) -> _Cookie | None:
     return _Cookie(token=None, issued=None, legacy_visitor=visitor) if isinstance(visitor, str) and visitor else None
 
 
-def cookie_key(request: Request) -> str | None:
+def cookie_key(request: Request, secret_key: str) -> str | None:
     """The cookie's signed token (or old-format visitor id), checked by signature only: a rate-limit key."""
-    cookie = _read_cookie(request)
+    cookie = _read_cookie(request, secret_key)
     if cookie is None:
         return None
     return f"token:{cookie.token}" if cookie.token else f"legacy:{cookie.legacy_visitor}"
 
 
-def set_cookie(request: Request, response: Response, token: str) -> None:
+def set_cookie(jar: VisitorCookie, response: Response, token: str) -> None:
     """Give the browser ``token``'s cookie, kept as long as a visitor may stay idle."""
     response.set_cookie(
         COOKIE,
-        mint_cookie(request.app.state.settings.secret_key, token),
-        max_age=int(_idle(request).total_seconds()),
+        mint_cookie(jar.secret_key, token),
+        max_age=int(jar.idle.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=jar.request.url.scheme == "https",
     )
 
 
@@ -165,7 +186,7 @@ def _alive(row: VisitorSession, now: datetime, idle: timedelta) -> bool:
 
 
 def resolve(
-    request: Request, session: Session, response: Response | None = None, *, now: datetime | None = None
+    jar: VisitorCookie, session: Session, response: Response | None = None, *, now: datetime | None = None
 ) -> Visitor | None:
     """Who the cookie names, or ``None`` (no cookie, forged, revoked, idle): never creates a record.
 
@@ -174,11 +195,11 @@ def resolve(
     response, and the previous token or the old-format cookie retired once
     the browser shows the new one. Without one nothing is written.
     """
-    cookie = _read_cookie(request)
+    cookie = _read_cookie(jar.request, jar.secret_key)
     if cookie is None:
         return None
-    now = now or clock(request)
-    idle = _idle(request)
+    now = now or jar.now()
+    idle = jar.idle
     if cookie.token is None:
         return _resolve_legacy(session, str(cookie.legacy_visitor), now, idle)
     token = cookie.token
@@ -197,7 +218,7 @@ def resolve(
     if not _alive(row, now, idle):
         return None
     if response is not None:
-        _keep_up(request, session, response, row, presented=presented, current=current, now=now)
+        _keep_up(jar, session, response, row, presented=presented, current=current, now=now)
     return Visitor(visitor=str(row.visitor), record=row.id, resident_id=row.resident_id, token=token)
 
 
@@ -211,7 +232,7 @@ def _resolve_legacy(session: Session, visitor: str, now: datetime, idle: timedel
 
 
 def _keep_up(
-    request: Request,
+    jar: VisitorCookie,
     session: Session,
     response: Response,
     row: VisitorSession,
@@ -243,12 +264,12 @@ def _keep_up(
             .execution_options(synchronize_session=False)
         )
         if swapped.rowcount == 1:  # not when another request rotated it first: that one's cookie counts
-            set_cookie(request, response, token)
+            set_cookie(jar, response, token)
         session.expire(row)
     session.flush()
 
 
-def start(request: Request, response: Response, session: Session, found: Visitor | None) -> Visitor:
+def start(jar: VisitorCookie, response: Response, session: Session, found: Visitor | None) -> Visitor:
     """The visitor who is sending, with a record and a resident: created on their first message.
 
     ``found`` is what :func:`resolve` gave for this request. ``None`` is a
@@ -256,7 +277,7 @@ def start(request: Request, response: Response, session: Session, found: Visitor
     and its cookie. A page cookie keeps its token; an old-format cookie keeps
     its visitor and gets a new-format cookie.
     """
-    now = clock(request)
+    now = jar.now()
     if found is not None and found.record is not None:
         if found.resident_id is not None or found.visitor is None:
             return found
@@ -273,7 +294,7 @@ def start(request: Request, response: Response, session: Session, found: Visitor
         token = found.token
     else:
         token = new_token()
-        set_cookie(request, response, token)
+        set_cookie(jar, response, token)
     visitor = str(found.visitor) if legacy and found is not None else uuid.uuid4().hex
     resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
     row = VisitorSession(
@@ -290,71 +311,55 @@ def start(request: Request, response: Response, session: Session, found: Visitor
     return Visitor(visitor=visitor, record=row.id, resident_id=resident.id, token=token, legacy=legacy)
 
 
-class _Remembered:
-    """Cookies found good lately, by key, with when to look again (least recently used forgotten first)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[str, tuple[Visitor, datetime]] = OrderedDict()
-
-
-def _remembered(request: Request) -> _Remembered:
-    state = request.app.state
-    remembered = getattr(state, "visitor_cookies", None)
-    if remembered is None:
-        remembered = state.visitor_cookies = _Remembered()
-    return remembered
-
-
-def _memory_key(request: Request) -> str | None:
-    cookie = _read_cookie(request)
+def _memory_key(jar: VisitorCookie) -> str | None:
+    cookie = _read_cookie(jar.request, jar.secret_key)
     if cookie is None:
         return None
     return _hash(cookie.token) if cookie.token else f"legacy:{cookie.legacy_visitor}"
 
 
-def recall(request: Request) -> Visitor | None:
+def recall(jar: VisitorCookie) -> Visitor | None:
     """The visitor this cookie was found to be in the last :data:`REMEMBER_FOR`, else ``None`` (look it up)."""
-    key = _memory_key(request)
+    key = _memory_key(jar)
     if key is None:
         return None
-    remembered = _remembered(request)
+    remembered = jar.remembered
     with remembered.lock:
         entry = remembered.entries.get(key)
-    if entry is None or clock(request) >= entry[1]:
+    if entry is None or jar.now() >= entry[1]:
         return None
     return entry[0]
 
 
-def remember(request: Request, found: Visitor | None) -> None:
+def remember(jar: VisitorCookie, found: Visitor | None) -> None:
     """Keep a visitor with a record and a resident for :data:`REMEMBER_FOR` (others are looked up each time)."""
-    key = _memory_key(request)
+    key = _memory_key(jar)
     if key is None or found is None or found.record is None or found.resident_id is None:
         return
     if found.token is not None and key != _hash(found.token):
         return
-    remembered = _remembered(request)
+    remembered = jar.remembered
     with remembered.lock:
         remembered.entries.pop(key, None)
-        remembered.entries[key] = (found, clock(request) + REMEMBER_FOR)
+        remembered.entries[key] = (found, jar.now() + REMEMBER_FOR)
         while len(remembered.entries) > MAX_REMEMBERED:
             remembered.entries.popitem(last=False)
 
 
-def lookup(request: Request, response: Response | None = None) -> Visitor | None:
+def lookup(jar: VisitorCookie, response: Response | None = None) -> Visitor | None:
     """Who the cookie names (remembered, or resolved in a transaction of its own and kept up to date)."""
-    found = recall(request)
+    found = recall(jar)
     if found is not None:
         return found
-    with request.app.state.sessions.begin() as session:
-        found = resolve(request, session, response)
-    remember(request, found)
+    with jar.sessions.begin() as session:
+        found = resolve(jar, session, response)
+    remember(jar, found)
     return found
 
 
-def visitor_id(request: Request) -> str | None:
+def visitor_id(jar: VisitorCookie) -> str | None:
     """The stable id of the visitor the cookie names, or ``None``: a read, nothing is created."""
-    found = lookup(request)
+    found = lookup(jar)
     return found.visitor if found is not None else None
 
 

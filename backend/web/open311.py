@@ -35,6 +35,8 @@ from backend.open311 import (
     services,
     to_xml,
 )
+from backend.settings import Settings
+from backend.web.deps import AppSettings, Sessions
 from backend.web.rate_limits import limit
 
 
@@ -101,11 +103,11 @@ def _too_fast(fmt: str, wait: int) -> Response:
     return response
 
 
-def _client(request: Request, key: str | None) -> str | None:
+def _client(settings: Settings, key: str | None) -> str | None:
     """The client of a key given on a read; a wrong key is refused rather than ignored."""
     if not key:
         return None
-    client = client_for_key(request.app.state.settings.open311_api_keys, key)
+    client = client_for_key(settings.open311_api_keys, key)
     if client is None:
         raise Open311Error(403, "api_key 不对 / invalid api_key")
     return client
@@ -130,7 +132,9 @@ def define_service(service_code: str, fmt: str) -> Response:
 
 
 @router.post("/requests.{fmt}")
-async def create_request(fmt: str, request: Request, wait: int = Depends(allowance)) -> Response:
+async def create_request(
+    fmt: str, request: Request, sessions: Sessions, settings: AppSettings, wait: int = Depends(allowance)
+) -> Response:
     """File a request (form-encoded, as the spec has it) and answer its ticket number."""
     if wait:
         return _too_fast(fmt, wait)
@@ -144,18 +148,18 @@ async def create_request(fmt: str, request: Request, wait: int = Depends(allowan
         for name, value in sent.multi_items():
             if isinstance(value, str):
                 form.setdefault(name, value)
-        keys = request.app.state.settings.open311_api_keys
+        keys = settings.open311_api_keys
         if not keys:
             raise Open311Error(403, "本站未开放 Open311 提交 / filing through Open311 is not enabled here")
         client = client_for_key(keys, form.get("api_key"))
         if client is None:
             raise Open311Error(403, "缺少或错误的 api_key / missing or invalid api_key")
-        with request.app.state.sessions.begin() as session:
+        with sessions.begin() as session:
             filed = file_request(
                 session=session,
                 table=default_table(),
                 client=client,
-                secret=request.app.state.settings.secret_key,
+                secret=settings.secret_key,
                 form=form,
                 now=now_utc(),
             )
@@ -172,7 +176,9 @@ async def create_request(fmt: str, request: Request, wait: int = Depends(allowan
 
 
 @router.get("/requests.{fmt}")
-def list_requests(fmt: str, request: Request, wait: int = Depends(allowance)) -> Response:
+def list_requests(
+    fmt: str, request: Request, sessions: Sessions, settings: AppSettings, wait: int = Depends(allowance)
+) -> Response:
     """Requests by id, code, status and date window; newest first, at most 1000."""
     if wait:
         return _too_fast(fmt, wait)
@@ -180,9 +186,9 @@ def list_requests(fmt: str, request: Request, wait: int = Depends(allowance)) ->
         _format(fmt)
         # A filter given several times (service_code=road&service_code=traffic) counts as a comma list.
         query = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
-        client = _client(request, query.get("api_key"))
+        client = _client(settings, query.get("api_key"))
         table = default_table()
-        with request.app.state.sessions.begin() as session:
+        with sessions.begin() as session:
             tickets = find_requests(session=session, table=table, query=query, client=client, now=now_utc())
             body = request_records(session=session, table=table, tickets=tickets, client=client)
         return _answer(fmt, body, "service_requests", "request")
@@ -192,16 +198,21 @@ def list_requests(fmt: str, request: Request, wait: int = Depends(allowance)) ->
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def get_request(
-    service_request_id: str, fmt: str, request: Request, api_key: str | None = None, wait: int = Depends(allowance)
+    service_request_id: str,
+    fmt: str,
+    sessions: Sessions,
+    settings: AppSettings,
+    api_key: str | None = None,
+    wait: int = Depends(allowance),
 ) -> Response:
     """One request as a list of one; a private matter or a malformed id reads as missing."""
     if wait:
         return _too_fast(fmt, wait)
     try:
         _format(fmt)
-        client = _client(request, api_key)
+        client = _client(settings, api_key)
         table = default_table()
-        with request.app.state.sessions.begin() as session:
+        with sessions.begin() as session:
             tickets = find_requests(
                 session=session,
                 table=table,

@@ -48,6 +48,7 @@ import redis.exceptions
 from fastapi import HTTPException, Request
 
 from backend import messages
+from backend.settings import Settings
 from backend.web.identity import cookie_key
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ MAX_CALLERS = 50_000
 REDIS_TIMEOUT_SECONDS = 0.5
 REDIS_REST_SECONDS = 5.0  # after a failure Redis is not asked again for this long: no 0.5 s wait per message
 WARN_EVERY_SECONDS = 60.0
+# Console logins per client address: a burst for an office of colleagues behind one address, then a steady
+# rate no person keeps up. It holds whatever username is tried (the lockout counts per username).
+LOGIN_BURST = 20
+LOGIN_PER_MINUTE = 10
 
 
 class Limiter(Protocol):
@@ -190,7 +195,7 @@ def _address(request: Request) -> str:
 
 def by_visitor(request: Request) -> str:
     """The web chat's caller: the visitor cookie (its signature checked, nothing looked up), else its address."""
-    key = cookie_key(request)
+    key = cookie_key(request, request.app.state.settings.secret_key)
     return f"visitor:{key}" if key else f"address:{_address(request)}"
 
 
@@ -257,6 +262,19 @@ def install(app: Any, per_minute: int, redis_url: str = "", exempt: tuple[str, .
             )
     app.state.rate_limits = limits
     app.state.rate_limit_exempt = tuple(ipaddress.ip_network(item, strict=False) for item in exempt)
+
+
+def login_limiter(settings: Settings) -> Limiter | None:
+    """The console's login limiter per client address (none when the rate limits are off).
+
+    Shared through Redis by every web process when ``REDIS_URL`` is set, like the other rate limits.
+    """
+    if settings.rate_limit_per_minute > 0 and settings.redis_url:
+        return SharedSenderLimiter(LoopRedis(settings.redis_url), scope="login", per_minute=LOGIN_PER_MINUTE,
+                                   burst=LOGIN_BURST)  # fmt: skip
+    if settings.rate_limit_per_minute > 0:
+        return SenderLimiter(per_minute=LOGIN_PER_MINUTE, burst=LOGIN_BURST)
+    return None
 
 
 async def wait_for(request: Request, scope: str) -> float:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from backend.tickets.satisfaction import satisfaction_rates
 from backend.tickets.timeliness import on_time_rates
+from backend.web.deps import DbSession
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
 
@@ -30,14 +31,13 @@ class SatisfactionRate(BaseModel):
 
 @router.get("/satisfaction", response_model=list[SatisfactionRate])
 def satisfaction(
-    request: Request, by: Literal["community", "category", "month"] = "community"
+    session: DbSession, by: Literal["community", "category", "month"] = "community"
 ) -> list[SatisfactionRate]:
     """Satisfaction rates grouped ``by`` community, category or month."""
-    with request.app.state.sessions() as session:
-        return [
-            SatisfactionRate(group=r.group, rated=r.rated, satisfied=r.satisfied, rate=r.rate)
-            for r in satisfaction_rates(session=session, by=by)
-        ]
+    return [
+        SatisfactionRate(group=r.group, rated=r.rated, satisfied=r.satisfied, rate=r.rate)
+        for r in satisfaction_rates(session=session, by=by)
+    ]
 
 
 class OnTimeRate(BaseModel):
@@ -50,10 +50,9 @@ class OnTimeRate(BaseModel):
 
 
 @router.get("/on-time", response_model=list[OnTimeRate])
-def on_time(request: Request, by: Literal["tier", "community"] = "tier") -> list[OnTimeRate]:
+def on_time(session: DbSession, by: Literal["tier", "community"] = "tier") -> list[OnTimeRate]:
     """On-time rates (按时办结率) grouped ``by`` response tier or community."""
-    with request.app.state.sessions() as session:
-        return [
-            OnTimeRate(group=r.group, counted=r.counted, on_time=r.on_time, rate=r.rate)
-            for r in on_time_rates(session=session, by=by, now=datetime.now(timezone.utc))
-        ]
+    return [
+        OnTimeRate(group=r.group, counted=r.counted, on_time=r.on_time, rate=r.rate)
+        for r in on_time_rates(session=session, by=by, now=datetime.now(timezone.utc))
+    ]

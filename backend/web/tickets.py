@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from backend import messages
@@ -24,8 +24,8 @@ from backend.categories import default_table
 from backend.services.residents import find_resident
 from backend.tickets.service import get_ticket_for_resident, tickets_for_resident
 from backend.tickets.visibility import summary_of, view_of
+from backend.web.deps import DbSession, Sessions, Visitor
 from backend.web.errors import problem
-from backend.web.identity import visitor_id
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -72,14 +72,13 @@ class TicketDetail(TicketSummary):
 
 
 @router.get("", response_model=list[TicketSummary])
-def my_tickets(request: Request) -> list[TicketSummary]:
+def my_tickets(visitor: Visitor, sessions: Sessions) -> list[TicketSummary]:
     """The visitor's own and followed tickets, newest first (an unknown visitor has none)."""
-    visitor = visitor_id(request)
     if visitor is None:
         return []
     now = datetime.now(timezone.utc)
     table = default_table()
-    with request.app.state.sessions() as session:
+    with sessions() as session:
         resident = find_resident(session=session, channel="web", sender_id=visitor)
         if resident is None:
             return []
@@ -90,13 +89,11 @@ def my_tickets(request: Request) -> list[TicketSummary]:
 
 
 @router.get("/{number}", response_model=TicketDetail, responses={404: problem("not the visitor's ticket")})
-def my_ticket(number: str, request: Request) -> TicketDetail:
+def my_ticket(number: str, visitor: Visitor, session: DbSession) -> TicketDetail:
     """One ticket of the visitor's (filed or followed) with the timeline they may read."""
-    visitor = visitor_id(request)
     now = datetime.now(timezone.utc)
-    with request.app.state.sessions() as session:
-        resident = find_resident(session=session, channel="web", sender_id=visitor) if visitor else None
-        ticket = get_ticket_for_resident(session=session, resident=resident, number=number[:40]) if resident else None
-        if resident is None or ticket is None:
-            raise HTTPException(status_code=404, detail=messages.TICKET_NOT_FOUND)
-        return TicketDetail(**asdict(view_of(session=session, ticket=ticket, viewer=resident, now=now)))
+    resident = find_resident(session=session, channel="web", sender_id=visitor) if visitor else None
+    ticket = get_ticket_for_resident(session=session, resident=resident, number=number[:40]) if resident else None
+    if resident is None or ticket is None:
+        raise HTTPException(status_code=404, detail=messages.TICKET_NOT_FOUND)
+    return TicketDetail(**asdict(view_of(session=session, ticket=ticket, viewer=resident, now=now)))

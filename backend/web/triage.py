@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, StrictStr
 
 from backend import messages
 from backend.rasa_client import RasaUnavailable
 from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
 from backend.triage.text import classification_text
+from backend.web.deps import Rasa
 from backend.web.errors import NOT_JSON, TOO_FAST, problem
 from backend.web.rate_limits import limit
 
@@ -38,7 +39,7 @@ class TriageRequest(BaseModel):
     responses={400: NOT_JSON, 429: TOO_FAST, 503: problem("the Rasa server does not answer")},
     dependencies=[Depends(limit("triage"))],
 )
-async def triage_message(body: TriageRequest, request: Request) -> TriageResult:
+async def triage_message(body: TriageRequest, rasa: Rasa) -> TriageResult:
     """Classify one resident message into the three-matter split."""
     text = classification_text(body.text)
     if not text:
@@ -46,7 +47,7 @@ async def triage_message(body: TriageRequest, request: Request) -> TriageResult:
         parse: dict[str, Any] = NOTHING_TO_CLASSIFY
     else:
         try:
-            parse = await request.app.state.rasa.parse(text)
+            parse = await rasa.parse(text)
         except RasaUnavailable as exc:
             logger.warning("triage: %s", exc)
             raise HTTPException(status_code=503, detail=messages.TRIAGE_UNAVAILABLE) from None

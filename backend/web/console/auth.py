@@ -1,6 +1,7 @@
 """Console login, sessions in the request, permission checks and CSRF.
 
-Every console route runs inside :func:`staff`: it finds the session behind
+Every console route declares the :data:`~backend.web.deps.Console` it works
+with and runs inside :func:`staff`: it finds the session behind
 the ``sst_console`` cookie (HttpOnly, SameSite=Strict), checks the route's
 permission (:mod:`backend.console.access`) and, for a form post, the CSRF
 token the session issued. Not logged in → the login page; not allowed →
@@ -42,7 +43,11 @@ from backend.dates import local
 from backend.errors import DomainError
 from backend.models import ConsoleAccount, ConsoleSession
 from backend.models.accounts import ROLE_NAMES
-from backend.web.rate_limits import Limiter, LoopRedis, SenderLimiter, SharedSenderLimiter, by_address
+from backend.settings import Settings
+from backend.web.deps import Console, ConsoleContext, DbTransaction, LoginLimiter, Sessions, console_of
+from backend.web.rate_limits import LOGIN_BURST as LOGIN_BURST  # the login limits live with the other limits
+from backend.web.rate_limits import LOGIN_PER_MINUTE as LOGIN_PER_MINUTE
+from backend.web.rate_limits import by_address
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +56,6 @@ router = APIRouter()
 COOKIE = "sst_console"
 LOGIN_NONCE_COOKIE = "sst_login_nonce"
 LOGIN_FORM_MAX_AGE = 3600
-# Per client address: a burst for an office of colleagues behind one address, then a steady rate no
-# person keeps up. It holds whatever username is tried (the lockout counts per username).
-LOGIN_BURST = 20
-LOGIN_PER_MINUTE = 10
 BUSY_RETRY_SECONDS = 5
 
 
@@ -100,7 +101,7 @@ def client_of(request: Request) -> str | None:
 
 
 @contextmanager
-def staff(request: Request, permission: str, *, csrf: str | None = None, post: bool = False) -> Iterator[Staff]:
+def staff(console: ConsoleContext, permission: str, *, csrf: str | None = None, post: bool = False) -> Iterator[Staff]:
     """Open a transaction as the logged-in person, checking the permission and, for posts, the CSRF token.
 
     Raises:
@@ -108,8 +109,9 @@ def staff(request: Request, permission: str, *, csrf: str | None = None, post: b
         Refused: the role lacks ``permission`` or the CSRF token is wrong (both audited).
     """
     assert permission in PERMISSIONS, permission
+    request = console.request
     now = datetime.now(timezone.utc)
-    with request.app.state.sessions.begin() as db:
+    with console.sessions.begin() as db:
         found = current(session=db, token=request.cookies.get(COOKIE), now=now)
         if found is None:
             raise NotLoggedIn(request.url.path)
@@ -127,21 +129,21 @@ def staff(request: Request, permission: str, *, csrf: str | None = None, post: b
     raise Refused(refusal[1])
 
 
-def require_login_json(request: Request) -> None:
+def require_login_json(request: Request, sessions: Sessions) -> None:
     """A dependency for the staff JSON API: 401 before anything else (even before the body is validated).
 
     FastAPI validates a request body before the route runs; without this a
     caller who is not logged in would learn the body's schema from a 422.
     """
-    with request.app.state.sessions.begin() as db:
+    with sessions.begin() as db:
         if current(session=db, token=request.cookies.get(COOKIE), now=datetime.now(timezone.utc)) is None:
             raise HTTPException(status_code=401, detail="请先登录工作台。")
 
 
-def render(request: Request, template: str, person: Staff | None, **context: Any) -> HTMLResponse:
+def render(console: ConsoleContext, template: str, person: Staff | None, **context: Any) -> HTMLResponse:
     """A console page with the navigation this person may use."""
-    return request.app.state.templates.TemplateResponse(
-        request,
+    return console.templates.TemplateResponse(
+        console.request,
         template,
         {"me": person, "role_names": ROLE_NAMES, "zh": labels, **context},
     )
@@ -154,7 +156,7 @@ def install_handlers(app: Any) -> None:
         return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)
 
     async def refused(request: Request, exc: Refused) -> Response:
-        page = render(request, "console_refused.html", None, why=exc.why)
+        page = render(console_of(request), "console_refused.html", None, why=exc.why)
         page.status_code = 403
         return page
 
@@ -162,8 +164,8 @@ def install_handlers(app: Any) -> None:
     app.add_exception_handler(Refused, refused)
 
 
-def _login_serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt="console-login")
+def _login_serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="console-login")
 
 
 def _safe_next(next_path: str | None) -> str:
@@ -173,51 +175,32 @@ def _safe_next(next_path: str | None) -> str:
     return "/console"
 
 
-def _login_page(request: Request, *, error: str | None, next_path: str, status: int = 200) -> HTMLResponse:
+def _login_page(console: ConsoleContext, *, error: str | None, next_path: str, status: int = 200) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     page = render(
-        request,
+        console,
         "console_login.html",
         None,
         error=error,
         next_path=_safe_next(next_path),
-        login_token=_login_serializer(request).dumps(nonce),
+        login_token=_login_serializer(console.settings).dumps(nonce),
     )
     page.status_code = status
     page.set_cookie(
         LOGIN_NONCE_COOKIE, nonce, max_age=LOGIN_FORM_MAX_AGE, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", path="/console",
+        secure=console.request.url.scheme == "https", path="/console",
     )  # fmt: skip
     return page
 
 
 @router.get("/console/login", response_class=HTMLResponse, tags=["console"])
-def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+def login_form(console: Console, next: str = "/console") -> HTMLResponse:
     """The login page."""
-    return _login_page(request, error=None, next_path=next)
+    return _login_page(console, error=None, next_path=next)
 
 
-def _address_limiter(request: Request) -> Limiter | None:
-    """The app's login limiter per client address, made on first use (none when the rate limits are off).
-
-    Shared through Redis by every web process when ``REDIS_URL`` is set, like the other rate limits.
-    """
-    state = request.app.state
-    if not hasattr(state, "login_limiter"):
-        settings = state.settings
-        limiter: Limiter | None = None
-        if settings.rate_limit_per_minute > 0 and settings.redis_url:
-            clients = LoopRedis(settings.redis_url)
-            limiter = SharedSenderLimiter(clients, scope="login", per_minute=LOGIN_PER_MINUTE, burst=LOGIN_BURST)
-        elif settings.rate_limit_per_minute > 0:
-            limiter = SenderLimiter(per_minute=LOGIN_PER_MINUTE, burst=LOGIN_BURST)
-        state.login_limiter = limiter
-    found: Limiter | None = state.login_limiter
-    return found
-
-
-def _turned_away(request: Request, *, error: str, next_path: str, status: int, retry_after: int) -> HTMLResponse:
-    page = _login_page(request, error=error, next_path=next_path, status=status)
+def _turned_away(console: ConsoleContext, *, error: str, next_path: str, status: int, retry_after: int) -> HTMLResponse:
+    page = _login_page(console, error=error, next_path=next_path, status=status)
     page.headers["Retry-After"] = str(retry_after)
     return page
 
@@ -225,6 +208,8 @@ def _turned_away(request: Request, *, error: str, next_path: str, status: int, r
 @router.post("/console/login", tags=["console"])
 async def login(
     request: Request,
+    console: Console,
+    limiter: LoginLimiter,
     username: str = Form(""),
     password: str = Form(""),
     login_token: str = Form(""),
@@ -235,28 +220,27 @@ async def login(
     A coroutine: a login waiting for a password-check slot holds no worker
     thread; the checking and the database work run in one.
     """
-    limiter = _address_limiter(request)
     wait = await limiter.take(by_address(request)) if limiter is not None else 0.0
     if wait > 0:
         seconds = max(1, math.ceil(wait))
-        return _turned_away(request, error=f"您这边登录尝试太频繁，请 {seconds} 秒后再试。", next_path=next,
+        return _turned_away(console, error=f"您这边登录尝试太频繁，请 {seconds} 秒后再试。", next_path=next,
                             status=429, retry_after=seconds)  # fmt: skip
     try:
-        nonce = _login_serializer(request).loads(login_token, max_age=LOGIN_FORM_MAX_AGE)
+        nonce = _login_serializer(console.settings).loads(login_token, max_age=LOGIN_FORM_MAX_AGE)
     except BadSignature:
         nonce = None
     expected = request.cookies.get(LOGIN_NONCE_COOKIE) or ""
     if not nonce or not hmac.compare_digest(str(nonce).encode(), expected.encode()):
-        return _login_page(request, error="登录页已过期，请再输入一次。", next_path=next, status=400)
+        return _login_page(console, error="登录页已过期，请再输入一次。", next_path=next, status=400)
     checks = passwords.CHECKS
     if not await checks.acquire_async(passwords.CHECK_WAIT_SECONDS):
         logger.warning("login turned away: %d password checks already running", checks.size)
-        return _turned_away(request, error="现在登录的人太多，请过几秒再试。", next_path=next, status=503,
+        return _turned_away(console, error="现在登录的人太多，请过几秒再试。", next_path=next, status=503,
                             retry_after=BUSY_RETRY_SECONDS)  # fmt: skip
     refusal: str | None = None
     try:
         opened = await run_in_threadpool(
-            log_in, sessions=request.app.state.sessions, username=username, password=password[:1024],
+            log_in, sessions=console.sessions, username=username, password=password[:1024],
             now=datetime.now(timezone.utc), client=client_of(request),
         )  # fmt: skip
     except LoginRefused as exc:
@@ -264,7 +248,7 @@ async def login(
     finally:
         checks.release()
     if refusal is not None:
-        return _login_page(request, error=refusal, next_path=next, status=401)
+        return _login_page(console, error=refusal, next_path=next, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE, opened.token, max_age=int(ABSOLUTE.total_seconds()), httponly=True, samesite="strict",
@@ -275,33 +259,32 @@ async def login(
 
 
 @router.post("/console/logout", tags=["console"])
-def logout(request: Request, csrf: str = Form("")) -> Response:
+def logout(request: Request, db: DbTransaction, csrf: str = Form("")) -> Response:
     """End the session (the form carries the CSRF token like every other)."""
     now = datetime.now(timezone.utc)
-    with request.app.state.sessions.begin() as db:
-        found = current(session=db, token=request.cookies.get(COOKIE), now=now)
-        if found is not None and hmac.compare_digest(csrf.encode(), str(found[1].csrf_token).encode()):
-            log_out(session=db, token=request.cookies.get(COOKIE), now=now, client=client_of(request))
+    found = current(session=db, token=request.cookies.get(COOKIE), now=now)
+    if found is not None and hmac.compare_digest(csrf.encode(), str(found[1].csrf_token).encode()):
+        log_out(session=db, token=request.cookies.get(COOKIE), now=now, client=client_of(request))
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
 @router.get("/console/accounts/locked", response_class=HTMLResponse, tags=["console"])
-def locked_accounts(request: Request, done: str = "", error: str = "") -> HTMLResponse:
+def locked_accounts(console: Console, done: str = "", error: str = "") -> HTMLResponse:
     """Usernames locked or failing now, each with an unlock button (admins only)."""
-    with staff(request, "accounts.manage") as me:
+    with staff(console, "accounts.manage") as me:
         rows = locked_usernames(session=me.db, now=me.now)
         names = {row.username for row in rows}
         known = set(me.db.scalars(select(ConsoleAccount.username).where(ConsoleAccount.username.in_(names))))
-        return render(request, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
+        return render(console, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
                       error=error[:300] or None)  # fmt: skip
 
 
 @router.post("/console/accounts/unlock", tags=["console"])
-def unlock_account(request: Request, username: str = Form(""), csrf: str = Form("")) -> Response:
+def unlock_account(console: Console, username: str = Form(""), csrf: str = Form("")) -> Response:
     """Lift a username's lock (admins only, with the form's CSRF token); the audit trail keeps who did it."""
-    with staff(request, "accounts.manage", csrf=csrf, post=True) as me:
+    with staff(console, "accounts.manage", csrf=csrf, post=True) as me:
         try:
             was_locked = unlock(session=me.db, username=username, now=me.now, by=me.account, client=me.client)
         except DomainError as exc:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 
@@ -49,14 +50,14 @@ EXPORT_FIELDS = ["conversation", "channel", "event_id", "time", "speaker", "text
                  "fallback", "low_confidence"]  # fmt: skip
 
 
-def tracker_of(request: Request) -> Any:
+def tracker_of(console: ConsoleContext) -> Any:
     """The read-only engine on this app's tracker store."""
-    return read_only_engine(request.app.state.settings.tracker_store_url)
+    return read_only_engine(console.settings.tracker_store_url)
 
 
-def threshold_of(request: Request) -> float:
+def threshold_of(console: ConsoleContext) -> float:
     """Below this confidence a message counts as unsure."""
-    return float(request.app.state.settings.review_confidence_threshold)
+    return float(console.settings.review_confidence_threshold)
 
 
 def intent_names() -> dict[str, str]:
@@ -119,7 +120,7 @@ def queued_senders(db: Session) -> set[str]:
 
 @router.get("/console/conversations", response_class=HTMLResponse, tags=["console"])
 def conversations(
-    request: Request,
+    console: Console,
     channel: str = "",
     since: str = "",
     until: str = "",
@@ -131,15 +132,15 @@ def conversations(
     """The conversations, newest first, with their flags and tickets."""
     filters, error = _filters(channel, since, until, flagged, has_ticket, q)
     page = max(1, page)
-    with staff(request, "conversations.view") as me:
+    with staff(console, "conversations.view") as me:
         me.audit("conversations.view", target="list", page=page, **_audit_filters(filters))
         rows: list[Any] = []
         more = False
         try:
             with me.db.begin_nested():  # unsure messages since the last scan count as flagged at once
-                review_queue.scan(session=me.db, tracker=tracker_of(request), threshold=threshold_of(request))
+                review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
             rows, more = list_conversations(
-                tracker_of(request), filters, threshold=threshold_of(request), page=page, per_page=PER_PAGE,
+                tracker_of(console), filters, threshold=threshold_of(console), page=page, per_page=PER_PAGE,
                 ticket_senders=ticket_senders(me.db) if filters.has_ticket else None,
                 flagged_senders=queued_senders(me.db),
             )  # fmt: skip
@@ -149,7 +150,7 @@ def conversations(
         for row in rows:
             row.tickets = tickets.get(row.sender_id, [])
         return render(
-            request, "console_conversations.html", me, rows=rows, more=more, page=page, filters=filters,
+            console, "console_conversations.html", me, rows=rows, more=more, page=page, filters=filters,
             channels=labels.CHANNELS, query=filters.query_string(), when=weekday_and_clock, error=error, quote=quote,
             label=sender_label,
         )  # fmt: skip
@@ -167,9 +168,9 @@ def _audit_filters(filters: Filters) -> dict[str, Any]:
     }
 
 
-def _export(request: Request, kind: str, filters: Filters, me: Staff) -> Iterator[dict[str, Any]]:
+def _export(console: ConsoleContext, kind: str, filters: Filters, me: Staff) -> Iterator[dict[str, Any]]:
     """Check the store can be read, audit the export, and hand back the rows (read as they are sent)."""
-    engine, threshold = tracker_of(request), threshold_of(request)
+    engine, threshold = tracker_of(console), threshold_of(console)
     senders = ticket_senders(me.db) if filters.has_ticket else None
     flagged = queued_senders(me.db)
     list_conversations(engine, filters, threshold=threshold, per_page=1, ticket_senders=senders,
@@ -180,16 +181,16 @@ def _export(request: Request, kind: str, filters: Filters, me: Staff) -> Iterato
 
 @router.get("/console/conversations/export.jsonl", tags=["console"])
 def export_jsonl(
-    request: Request, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
+    console: Console, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
     q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages, one JSON object a line, masked."""
     filters, _ = _filters(channel, since, until, flagged, has_ticket, q)
-    with staff(request, "conversations.view") as me:
+    with staff(console, "conversations.view") as me:
         try:
-            rows = _export(request, "jsonl", filters, me)
+            rows = _export(console, "jsonl", filters, me)
         except TrackerUnavailable as exc:
-            return _unavailable(request, me, exc)
+            return _unavailable(console, me, exc)
     lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return StreamingResponse(lines, media_type="application/x-ndjson; charset=utf-8", headers=_attachment("jsonl"))
 
@@ -203,16 +204,16 @@ def _cell(value: Any) -> Any:
 
 @router.get("/console/conversations/export.csv", tags=["console"])
 def export_csv(
-    request: Request, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
+    console: Console, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
     q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages as CSV (UTF-8 with a BOM, for spreadsheets), masked."""
     filters, _ = _filters(channel, since, until, flagged, has_ticket, q)
-    with staff(request, "conversations.view") as me:
+    with staff(console, "conversations.view") as me:
         try:
-            rows = _export(request, "csv", filters, me)
+            rows = _export(console, "csv", filters, me)
         except TrackerUnavailable as exc:
-            return _unavailable(request, me, exc)
+            return _unavailable(console, me, exc)
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -233,17 +234,17 @@ def _attachment(ext: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="conversations.{ext}"', "Cache-Control": "no-store"}
 
 
-def _unavailable(request: Request, me: Staff, exc: Exception) -> HTMLResponse:
-    page = render(request, "console_refused.html", me, why=str(exc))
+def _unavailable(console: ConsoleContext, me: Staff, exc: Exception) -> HTMLResponse:
+    page = render(console, "console_refused.html", me, why=str(exc))
     page.status_code = 503
     return page
 
 
-def _transcript_page(request: Request, me: Staff, sender: str, **extra: Any) -> HTMLResponse:
+def _transcript_page(console: ConsoleContext, me: Staff, sender: str, **extra: Any) -> HTMLResponse:
     error = extra.pop("error", None)
     turns: list[Any] = []
     try:
-        turns = transcript(tracker_of(request), sender, threshold=threshold_of(request))
+        turns = transcript(tracker_of(console), sender, threshold=threshold_of(console))
     except TrackerUnavailable as exc:
         error = str(exc)
     missing = not turns and error is None
@@ -253,7 +254,7 @@ def _transcript_page(request: Request, me: Staff, sender: str, **extra: Any) -> 
     channel, _ = split_sender(sender)
     tickets = tickets_of(me.db, [sender]).get(sender, [])
     page = render(
-        request, "console_transcript.html", me, sender=sender, shown=sender_label(sender),
+        console, "console_transcript.html", me, sender=sender, shown=sender_label(sender),
         channel=labels.channel(channel), turns=turns, queued=queued, tickets=tickets, names=intent_names(),
         reasons=REASONS, statuses=STATUSES, when=weekday_and_clock, error=error, **extra,
     )  # fmt: skip
@@ -263,25 +264,25 @@ def _transcript_page(request: Request, me: Staff, sender: str, **extra: Any) -> 
 
 
 @router.get("/console/conversations/{sender}", response_class=HTMLResponse, tags=["console"])
-def conversation(request: Request, sender: str, done: str = "") -> HTMLResponse:
+def conversation(console: Console, sender: str, done: str = "") -> HTMLResponse:
     """One conversation: each resident message with what the NLU made of it, and the bot's answers."""
-    with staff(request, "conversations.view") as me:
+    with staff(console, "conversations.view") as me:
         me.audit("conversations.transcript", target=sender)
-        return _transcript_page(request, me, sender, done=done or None)
+        return _transcript_page(console, me, sender, done=done or None)
 
 
 @router.post("/console/conversations/{sender}/flag", tags=["console"])
-def flag_message(request: Request, sender: str, csrf: str = Form(""), event_id: int = Form(0)) -> Response:
+def flag_message(console: Console, sender: str, csrf: str = Form(""), event_id: int = Form(0)) -> Response:
     """Put one resident message of this conversation into the review queue."""
-    with staff(request, "conversations.flag", csrf=csrf, post=True) as me:
+    with staff(console, "conversations.flag", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
                 item, new = review_queue.flag(
-                    session=me.db, tracker=tracker_of(request), sender=sender, event_id=event_id, account=me.account
+                    session=me.db, tracker=tracker_of(console), sender=sender, event_id=event_id, account=me.account
                 )
         except (DomainError, TrackerUnavailable) as exc:
             me.audit("conversations.flag", target=sender, outcome="failed", event_id=event_id, why=str(exc))
-            page = _transcript_page(request, me, sender, error=str(exc))
+            page = _transcript_page(console, me, sender, error=str(exc))
             page.status_code = 400
             return page
         me.audit("conversations.flag", target=sender, event_id=event_id, item=item.id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError
@@ -22,19 +22,20 @@ from backend.models.training import JOB_STATUS_NAMES, VERSION_STATUS_NAMES
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServerError
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 ACTOR_PREFIX = "console:"
 
 
-def _page(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
-    settings = request.app.state.settings
+def _page(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
+    settings = console.settings
     jobs.mark_stale(me.db, me.now)
     history = versions.history(me.db)
     current = versions.serving(me.db)
     loaded = [(server.base_url, server.loaded_model()) for server in jobs.servers_of(settings)]
     return render(
-        request,
+        console,
         "console_models.html",
         me,
         history=history,
@@ -52,10 +53,10 @@ def _page(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
 
 
 @router.get("/console/models", response_class=HTMLResponse, tags=["console"])
-def models_page(request: Request, done: str = "", error: str = "") -> HTMLResponse:
+def models_page(console: Console, done: str = "", error: str = "") -> HTMLResponse:
     """The serving model, the training in progress, and the history with scores."""
-    with staff(request, "models.manage") as me:
-        return _page(request, me, done=done or None, error=error or None)
+    with staff(console, "models.manage") as me:
+        return _page(console, me, done=done or None, error=error or None)
 
 
 def _back(done: str | None = None, error: str | None = None) -> Response:
@@ -64,9 +65,9 @@ def _back(done: str | None = None, error: str | None = None) -> Response:
 
 
 @router.post("/console/models/train", tags=["console"])
-def start_training(request: Request, csrf: str = Form("")) -> Response:
+def start_training(console: Console, csrf: str = Form("")) -> Response:
     """Queue a training job; the worker starts it within seconds."""
-    with staff(request, "models.manage", csrf=csrf, post=True) as me:
+    with staff(console, "models.manage", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
                 job = jobs.request(me.db, by=f"{ACTOR_PREFIX}{me.account.username}", now=me.now)
@@ -78,10 +79,10 @@ def start_training(request: Request, csrf: str = Form("")) -> Response:
 
 
 @router.post("/console/models/{name}/rollback", tags=["console"])
-def roll_back(request: Request, name: str, csrf: str = Form("")) -> Response:
+def roll_back(console: Console, name: str, csrf: str = Form("")) -> Response:
     """Serve an earlier model again, swapped into the running Rasa servers."""
-    settings = request.app.state.settings
-    with staff(request, "models.manage", csrf=csrf, post=True) as me:
+    settings = console.settings
+    with staff(console, "models.manage", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
                 version = versions.rollback(

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.console import catalogue_work, points_work
@@ -26,6 +26,7 @@ from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Community, Resident
 from backend.points.ranking import ranking_csv, title_of
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 
@@ -37,10 +38,10 @@ def _number(text: str, what: str) -> int:
         raise InvalidInput(f"{what}请填整数。") from None
 
 
-def _home(request: Request, me: Staff, *, status: int = 200, **extra: Any) -> HTMLResponse:
+def _home(console: ConsoleContext, me: Staff, *, status: int = 200, **extra: Any) -> HTMLResponse:
     members = points_work.volunteer_members(session=me.db, account=me.account) if me.can("points.volunteer") else []
     page = render(
-        request,
+        console,
         "console_points.html",
         me,
         members=members,
@@ -53,21 +54,21 @@ def _home(request: Request, me: Staff, *, status: int = 200, **extra: Any) -> HT
 
 
 @router.get("/console/points", response_class=HTMLResponse, tags=["console"])
-def points_home(request: Request, done: str = "") -> HTMLResponse:
+def points_home(console: Console, done: str = "") -> HTMLResponse:
     """Find a resident (points.view), log volunteer hours (points.volunteer), links to the 爱心超市 and ranking."""
-    with staff(request, "points.volunteer") as me:
-        return _home(request, me, done=done or None)
+    with staff(console, "points.volunteer") as me:
+        return _home(console, me, done=done or None)
 
 
 @router.post("/console/points/lookup", tags=["console"])
-def lookup(request: Request, csrf: str = Form(""), q: str = Form("")) -> Response:
+def lookup(console: Console, csrf: str = Form(""), q: str = Form("")) -> Response:
     """Resident code or phone → their ledger page (by code)."""
-    with staff(request, "points.view", csrf=csrf, post=True) as me:
+    with staff(console, "points.view", csrf=csrf, post=True) as me:
         try:
             resident = points_work.find(session=me.db, account=me.account, reference=q)
         except NotFound as exc:
             me.audit("points.lookup", outcome="failed", why=str(exc))
-            return _home(request, me, status=404, error=str(exc), form={"q": q[:64]})
+            return _home(console, me, status=404, error=str(exc), form={"q": q[:64]})
         me.audit("points.lookup", target=str(resident.code))
     return RedirectResponse(f"/console/points/residents/{resident.code}", status_code=303)
 
@@ -79,9 +80,11 @@ def _resident(me: Staff, code: str) -> Resident:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
-def _ledger_page(request: Request, me: Staff, resident: Resident, *, status: int = 200, **extra: Any) -> HTMLResponse:
+def _ledger_page(
+    console: ConsoleContext, me: Staff, resident: Resident, *, status: int = 200, **extra: Any
+) -> HTMLResponse:
     page = render(
-        request,
+        console,
         "console_points_resident.html",
         me,
         ledger=points_work.ledger_of(session=me.db, resident=resident),
@@ -94,15 +97,15 @@ def _ledger_page(request: Request, me: Staff, resident: Resident, *, status: int
 
 
 @router.get("/console/points/residents/{code}", response_class=HTMLResponse, tags=["console"])
-def resident_page(request: Request, code: str, done: str = "") -> HTMLResponse:
+def resident_page(console: Console, code: str, done: str = "") -> HTMLResponse:
     """A resident's balance (the sum of their ledger) and entries; the adjustment form for admins."""
-    with staff(request, "points.view") as me:
-        return _ledger_page(request, me, _resident(me, code), done=done or None)
+    with staff(console, "points.view") as me:
+        return _ledger_page(console, me, _resident(me, code), done=done or None)
 
 
 @router.post("/console/points/residents/{code}/adjust", tags=["console"])
 def adjust(
-    request: Request,
+    console: Console,
     code: str,
     csrf: str = Form(""),
     amount: str = Form(""),
@@ -110,7 +113,7 @@ def adjust(
     ref: str = Form(""),
 ) -> Response:
     """An adjustment (±) with a mandatory reason, through the ledger; a deduction below zero is refused."""
-    with staff(request, "points.adjust", csrf=csrf, post=True) as me:
+    with staff(console, "points.adjust", csrf=csrf, post=True) as me:
         resident = _resident(me, code)
         try:
             with me.db.begin_nested():
@@ -122,7 +125,7 @@ def adjust(
         except DomainError as exc:
             me.audit("points.adjust", target=str(resident.code), outcome="failed", why=str(exc), amount=amount[:20])
             return _ledger_page(
-                request, me, resident, status=400, error=str(exc), form={"amount": amount[:20], "reason": reason}
+                console, me, resident, status=400, error=str(exc), form={"amount": amount[:20], "reason": reason}
             )
     return RedirectResponse(
         f"/console/points/residents/{resident.code}?done={quote(f'已调整 {entry.amount:+d} 分')}", status_code=303
@@ -131,7 +134,7 @@ def adjust(
 
 @router.post("/console/points/volunteer", tags=["console"])
 def volunteer(
-    request: Request,
+    console: Console,
     csrf: str = Form(""),
     resident: str = Form(""),
     hours: str = Form(""),
@@ -140,7 +143,7 @@ def volunteer(
     member: str = Form(""),
 ) -> Response:
     """Volunteer hours for a resident, through the earning service (the same log id pays once; caps apply)."""
-    with staff(request, "points.volunteer", csrf=csrf, post=True) as me:
+    with staff(console, "points.volunteer", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
                 result = points_work.log_volunteer(
@@ -156,7 +159,7 @@ def volunteer(
         except DomainError as exc:
             me.audit("points.volunteer", outcome="failed", why=str(exc), log_id=log_id[:64])
             form = {"resident": resident[:64], "hours": hours[:4], "activity": activity[:100], "member": member}
-            return _home(request, me, status=400, error=str(exc), form=form)
+            return _home(console, me, status=400, error=str(exc), form=form)
     return RedirectResponse(f"/console/points?done={quote(points_work.volunteer_message(result))}", status_code=303)
 
 
@@ -171,11 +174,11 @@ def _community(me: Staff, code: str) -> Community:
 
 
 def _catalogue_page(
-    request: Request, me: Staff, community: Community, *, status: int = 200, **extra: Any
+    console: ConsoleContext, me: Staff, community: Community, *, status: int = 200, **extra: Any
 ) -> HTMLResponse:
     items = catalogue_work.catalogue(session=me.db, community=community)
     page = render(
-        request,
+        console,
         "console_points_catalogue.html",
         me,
         community=community,
@@ -191,18 +194,18 @@ def _catalogue_page(
 
 
 @router.get("/console/points/catalogue", response_class=HTMLResponse, tags=["console"])
-def catalogue_page(request: Request, community: str = "", done: str = "") -> HTMLResponse:
+def catalogue_page(console: Console, community: str = "", done: str = "") -> HTMLResponse:
     """The community's 爱心超市: items, cost and stock; set stock, add an item, retire or restore one."""
-    with staff(request, "points.catalogue") as me:
-        return _catalogue_page(request, me, _community(me, community), done=done or None)
+    with staff(console, "points.catalogue") as me:
+        return _catalogue_page(console, me, _community(me, community), done=done or None)
 
 
 @router.post("/console/points/catalogue/{item}/stock", tags=["console"])
 def set_stock(
-    request: Request, item: str, csrf: str = Form(""), community: str = Form(""), stock: str = Form("")
+    console: Console, item: str, csrf: str = Form(""), community: str = Form(""), stock: str = Form("")
 ) -> Response:
     """Set one item's stock (never below zero)."""
-    with staff(request, "points.catalogue", csrf=csrf, post=True) as me:
+    with staff(console, "points.catalogue", csrf=csrf, post=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -212,14 +215,14 @@ def set_stock(
                 me.audit("points.stock", target=f"{place.code}/{found.code}", stock=int(found.stock))
         except DomainError as exc:
             me.audit("points.stock", target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc))
-            return _catalogue_page(request, me, place, status=400, error=str(exc))
+            return _catalogue_page(console, me, place, status=400, error=str(exc))
     done = quote(f"{found.name}库存已改为 {found.stock}")
     return RedirectResponse(f"/console/points/catalogue?community={place.code}&done={done}", status_code=303)
 
 
 @router.post("/console/points/catalogue", tags=["console"])
 def add_item(
-    request: Request,
+    console: Console,
     csrf: str = Form(""),
     community: str = Form(""),
     code: str = Form(""),
@@ -228,7 +231,7 @@ def add_item(
     stock: str = Form("0"),
 ) -> Response:
     """Put a new item on the community's shelf."""
-    with staff(request, "points.catalogue", csrf=csrf, post=True) as me:
+    with staff(console, "points.catalogue", csrf=csrf, post=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -241,15 +244,15 @@ def add_item(
         except DomainError as exc:
             me.audit("points.item_add", target=f"{place.code}/{code[:32]}", outcome="failed", why=str(exc))
             form = {"code": code[:32], "name": name[:64], "cost": cost[:8], "stock": stock[:8]}
-            return _catalogue_page(request, me, place, status=400, error=str(exc), form=form)
+            return _catalogue_page(console, me, place, status=400, error=str(exc), form=form)
     done = quote(f"已上架 {item.name}")
     return RedirectResponse(f"/console/points/catalogue?community={place.code}&done={done}", status_code=303)
 
 
-def _shelve(request: Request, item: str, csrf: str, community: str, *, retire: bool) -> Response:
+def _shelve(console: ConsoleContext, item: str, csrf: str, community: str, *, retire: bool) -> Response:
     """下架 or 恢复上架 one item, audited; doing it twice changes nothing and says so."""
     action = "points.item_retire" if retire else "points.item_restore"
-    with staff(request, "points.catalogue", csrf=csrf, post=True) as me:
+    with staff(console, "points.catalogue", csrf=csrf, post=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -259,21 +262,21 @@ def _shelve(request: Request, item: str, csrf: str, community: str, *, retire: b
                 me.audit(action, target=f"{place.code}/{result.item.code}", changed=result.changed)
         except DomainError as exc:
             me.audit(action, target=f"{place.code}/{item[:32]}", outcome="failed", why=str(exc))
-            return _catalogue_page(request, me, place, status=400, error=str(exc))
+            return _catalogue_page(console, me, place, status=400, error=str(exc))
     done = quote(result.message)
     return RedirectResponse(f"/console/points/catalogue?community={place.code}&done={done}", status_code=303)
 
 
 @router.post("/console/points/catalogue/{item}/retire", tags=["console"])
-def retire_item(request: Request, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
+def retire_item(console: Console, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
     """Take an item off the shelf (下架): residents no longer see it or redeem it; its history stays."""
-    return _shelve(request, item, csrf, community, retire=True)
+    return _shelve(console, item, csrf, community, retire=True)
 
 
 @router.post("/console/points/catalogue/{item}/restore", tags=["console"])
-def restore_item(request: Request, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
+def restore_item(console: Console, item: str, csrf: str = Form(""), community: str = Form("")) -> Response:
     """Put a retired item back on the shelf (恢复上架), with the stock it had."""
-    return _shelve(request, item, csrf, community, retire=False)
+    return _shelve(console, item, csrf, community, retire=False)
 
 
 # --- the monthly ranking (一月一评比) -------------------------------------------------------------
@@ -287,13 +290,13 @@ def _month(me: Staff, month: str) -> str:
 
 
 @router.get("/console/points/ranking", response_class=HTMLResponse, tags=["console"])
-def ranking_page(request: Request, community: str = "", month: str = "") -> HTMLResponse:
+def ranking_page(console: Console, community: str = "", month: str = "") -> HTMLResponse:
     """The community's monthly ranking, names masked, with the CSV for the notice board."""
-    with staff(request, "points.view") as me:
+    with staff(console, "points.view") as me:
         place, chosen = _community(me, community), _month(me, month)
         lines = points_work.ranking(session=me.db, community=place, month=chosen)
         return render(
-            request,
+            console,
             "console_points_ranking.html",
             me,
             community=place,
@@ -304,9 +307,9 @@ def ranking_page(request: Request, community: str = "", month: str = "") -> HTML
 
 
 @router.get("/console/points/ranking.csv", tags=["console"])
-def ranking_export(request: Request, community: str = "", month: str = "") -> Response:
+def ranking_export(console: Console, community: str = "", month: str = "") -> Response:
     """The ranking as CSV (UTF-8 with a BOM, so Excel opens it), masked names only; the export is audited."""
-    with staff(request, "points.view") as me:
+    with staff(console, "points.view") as me:
         place, chosen = _community(me, community), _month(me, month)
         lines = points_work.ranking(session=me.db, community=place, month=chosen)
         me.audit("points.ranking_export", target=f"{place.code}/{chosen}", rows=len(lines))

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from backend.models import CatalogueItem, Community, Resident
 from backend.points.ledger import CapReached, NotEnoughPoints
 from backend.points.ranking import title_of
 from backend.web.console.auth import NotLoggedIn, Refused, Staff, require_login_json, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter(prefix="/api/console/points", tags=["console-points"], dependencies=[Depends(require_login_json)])
 
@@ -32,11 +33,11 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 @contextmanager
-def api_staff(request: Request, permission: str, *, write: bool = False) -> Iterator[Staff]:
+def api_staff(console: ConsoleContext, permission: str, *, write: bool = False) -> Iterator[Staff]:
     """:func:`staff` for JSON: the CSRF token from the header; 401/403 as JSON instead of pages."""
-    token = request.headers.get(CSRF_HEADER, "") if write else None
+    token = console.request.headers.get(CSRF_HEADER, "") if write else None
     try:
-        with staff(request, permission, csrf=token, post=write) as me:
+        with staff(console, permission, csrf=token, post=write) as me:
             yield me
     except NotLoggedIn:
         raise HTTPException(status_code=401, detail="请先登录工作台。") from None
@@ -213,16 +214,16 @@ def _community(me: Staff, code: str) -> Community:
 
 
 @router.get("/csrf", response_model=CsrfOut)
-def csrf_token(request: Request) -> CsrfOut:
+def csrf_token(console: Console) -> CsrfOut:
     """The session's CSRF token, for a page that calls the write routes."""
-    with api_staff(request, "console.home") as me:
+    with api_staff(console, "console.home") as me:
         return CsrfOut(csrf_token=str(me.login.csrf_token))
 
 
 @router.get("/residents/{reference}", response_model=LedgerOut)
-def resident_ledger(request: Request, reference: str) -> LedgerOut:
+def resident_ledger(console: Console, reference: str) -> LedgerOut:
     """A resident's balance and latest entries (by resident code; a kept phone number works too)."""
-    with api_staff(request, "points.view") as me:
+    with api_staff(console, "points.view") as me:
         resident = _resident(me, reference)
         me.audit("points.lookup", target=str(resident.code), via="api")
         found = points_work.ledger_of(session=me.db, resident=resident)
@@ -242,9 +243,9 @@ def resident_ledger(request: Request, reference: str) -> LedgerOut:
     status_code=201,
     responses={400: {}, 401: {}, 403: {}, 404: {}, 409: {"description": "would go below zero"}},
 )
-def adjustment(request: Request, reference: str, body: AdjustmentIn) -> AdjustmentOut | JSONResponse:
+def adjustment(console: Console, reference: str, body: AdjustmentIn) -> AdjustmentOut | JSONResponse:
     """An audited adjustment with a mandatory reason; a deduction below zero is refused (409)."""
-    with api_staff(request, "points.adjust", write=True) as me:
+    with api_staff(console, "points.adjust", write=True) as me:
         resident = _resident(me, reference)
         try:
             with me.db.begin_nested():
@@ -269,9 +270,9 @@ def adjustment(request: Request, reference: str, body: AdjustmentIn) -> Adjustme
     response_model=VolunteerOut,
     responses={400: {}, 401: {}, 403: {}, 404: {}, 409: {"description": "this month's cap is used up"}},
 )
-def volunteer(request: Request, body: VolunteerIn) -> VolunteerOut | JSONResponse:
+def volunteer(console: Console, body: VolunteerIn) -> VolunteerOut | JSONResponse:
     """Volunteer hours through the earning service: the same log id pays once, monthly caps apply."""
-    with api_staff(request, "points.volunteer", write=True) as me:
+    with api_staff(console, "points.volunteer", write=True) as me:
         try:
             with me.db.begin_nested():
                 result = points_work.log_volunteer(
@@ -297,18 +298,18 @@ def volunteer(request: Request, body: VolunteerIn) -> VolunteerOut | JSONRespons
 
 
 @router.get("/catalogue", response_model=CatalogueOut)
-def catalogue(request: Request, community: str = "") -> CatalogueOut:
+def catalogue(console: Console, community: str = "") -> CatalogueOut:
     """The community's 爱心超市, retired items included and marked (community staff: their own; an admin names one)."""
-    with api_staff(request, "points.catalogue") as me:
+    with api_staff(console, "points.catalogue") as me:
         place = _community(me, community)
         items = catalogue_work.catalogue(session=me.db, community=place)
         return CatalogueOut(community=str(place.code), items=[_item_out(i) for i in items])
 
 
 @router.post("/catalogue", response_model=ItemOut, status_code=201, responses={400: {}, 401: {}, 403: {}, 404: {}})
-def add_item(request: Request, body: ItemIn, community: str = "") -> ItemOut | JSONResponse:
+def add_item(console: Console, body: ItemIn, community: str = "") -> ItemOut | JSONResponse:
     """A new item on the community's shelf."""
-    with api_staff(request, "points.catalogue", write=True) as me:
+    with api_staff(console, "points.catalogue", write=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -324,9 +325,9 @@ def add_item(request: Request, body: ItemIn, community: str = "") -> ItemOut | J
 
 
 @router.put("/catalogue/{item}/stock", response_model=ItemOut, responses={400: {}, 401: {}, 403: {}, 404: {}})
-def set_stock(request: Request, item: str, body: StockIn, community: str = "") -> ItemOut | JSONResponse:
+def set_stock(console: Console, item: str, body: StockIn, community: str = "") -> ItemOut | JSONResponse:
     """Set one item's stock (never below zero)."""
-    with api_staff(request, "points.catalogue", write=True) as me:
+    with api_staff(console, "points.catalogue", write=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -338,9 +339,9 @@ def set_stock(request: Request, item: str, body: StockIn, community: str = "") -
         return _item_out(found)
 
 
-def _shelve(request: Request, item: str, community: str, *, retire: bool) -> ShelvingOut | JSONResponse:
+def _shelve(console: ConsoleContext, item: str, community: str, *, retire: bool) -> ShelvingOut | JSONResponse:
     action = "points.item_retire" if retire else "points.item_restore"
-    with api_staff(request, "points.catalogue", write=True) as me:
+    with api_staff(console, "points.catalogue", write=True) as me:
         place = _community(me, community)
         try:
             with me.db.begin_nested():
@@ -355,24 +356,24 @@ def _shelve(request: Request, item: str, community: str, *, retire: bool) -> She
 
 
 @router.post("/catalogue/{item}/retire", response_model=ShelvingOut, responses={401: {}, 403: {}, 404: {}})
-def retire_item(request: Request, item: str, community: str = "") -> ShelvingOut | JSONResponse:
+def retire_item(console: Console, item: str, community: str = "") -> ShelvingOut | JSONResponse:
     """Take an item off the shelf (下架): residents no longer see or redeem it; its history stays.
 
     Retiring a retired item changes nothing (``changed`` false).
     """
-    return _shelve(request, item, community, retire=True)
+    return _shelve(console, item, community, retire=True)
 
 
 @router.post("/catalogue/{item}/restore", response_model=ShelvingOut, responses={401: {}, 403: {}, 404: {}})
-def restore_item(request: Request, item: str, community: str = "") -> ShelvingOut | JSONResponse:
+def restore_item(console: Console, item: str, community: str = "") -> ShelvingOut | JSONResponse:
     """Put a retired item back on the shelf (恢复上架) with the stock it had; an offered item stays as it is."""
-    return _shelve(request, item, community, retire=False)
+    return _shelve(console, item, community, retire=False)
 
 
 @router.get("/ranking", response_model=RankingOut, responses={400: {}, 401: {}, 403: {}, 404: {}})
-def ranking(request: Request, community: str = "", month: str = "") -> RankingOut:
+def ranking(console: Console, community: str = "", month: str = "") -> RankingOut:
     """The community's 一月一评比 for a month (YYYY-MM, default this month), names masked."""
-    with api_staff(request, "points.view") as me:
+    with api_staff(console, "points.view") as me:
         place = _community(me, community)
         try:
             chosen = points_work.month_of(month, me.now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -37,20 +37,21 @@ from backend.models import (
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 
 
 @router.get("/console", response_class=HTMLResponse, tags=["console"])
-def overview(request: Request, done: str = "", error: str = "") -> HTMLResponse:
+def overview(console: Console, done: str = "", error: str = "") -> HTMLResponse:
     """The registry overview page (with the routing edits for admins); other roles start at the tickets."""
-    with staff(request, "console.home") as me:
+    with staff(console, "console.home") as me:
         if not me.can("registry.view"):
             return RedirectResponse("/console/tickets", status_code=303)  # type: ignore[return-value]
-        return _overview(request, me, done=done[:300] or None, error=error[:300] or None)
+        return _overview(console, me, done=done[:300] or None, error=error[:300] or None)
 
 
-def _overview(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
+def _overview(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
     session = me.db
     streets = session.scalars(
         select(Street).options(
@@ -68,7 +69,7 @@ def _overview(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
     items = session.scalars(select(CatalogueItem).order_by(CatalogueItem.community_id, CatalogueItem.cost)).all()
     pending = session.scalar(select(func.count()).select_from(ChatMessage).where(ChatMessage.status == PENDING))
     return render(
-        request,
+        console,
         "console.html",
         me,
         streets=streets,
@@ -84,13 +85,13 @@ def _overview(request: Request, me: Staff, **extra: Any) -> HTMLResponse:
 
 
 @router.get("/console/audit", response_class=HTMLResponse, tags=["console"])
-def audit_trail(request: Request, action: str = "") -> HTMLResponse:
+def audit_trail(console: Console, action: str = "") -> HTMLResponse:
     """The newest console actions, allowed and refused (admins only)."""
-    with staff(request, "audit.view") as me:
+    with staff(console, "audit.view") as me:
         entries = audit.recent(session=me.db, limit=200, action=action or None)
         accounts = {str(a.username): str(a.display_name) for a in me.db.scalars(select(ConsoleAccount))}
         return render(
-            request,
+            console,
             "console_audit.html",
             me,
             entries=entries,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from backend.console import registry_edits
 from backend.errors import DomainError, InvalidInput
 from backend.web.console.auth import staff
+from backend.web.deps import Console
 
 router = APIRouter()
 
@@ -30,7 +31,7 @@ def _number(text: str) -> int:
 
 @router.post("/console/registry/{edit}", tags=["console"])
 def edit_registry(
-    request: Request,
+    console: Console,
     edit: str,
     csrf: str = Form(""),
     estate: str = Form(""),
@@ -46,7 +47,7 @@ def edit_registry(
     """Make one registry edit and come back to the registry page with what changed or why not."""
     if edit not in EDITS:
         raise HTTPException(status_code=404, detail="没有这个修改。")
-    with staff(request, "registry.edit", csrf=csrf, post=True) as me:
+    with staff(console, "registry.edit", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
                 if edit == "building":

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -27,6 +27,7 @@ from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
 from backend.web.console.auth import Staff, render, staff
 from backend.web.console.conversations import intent_names, threshold_of, tracker_of
+from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,7 +44,7 @@ def label_choices() -> list[tuple[str, str]]:
     return categories + others
 
 
-def _page(request: Request, me: Staff, status: str, reason: str, page: int, **extra: Any) -> HTMLResponse:
+def _page(console: ConsoleContext, me: Staff, status: str, reason: str, page: int, **extra: Any) -> HTMLResponse:
     query = select(ReviewItem)
     if status in STATUSES:
         query = query.where(ReviewItem.status == status)
@@ -54,36 +55,36 @@ def _page(request: Request, me: Staff, status: str, reason: str, page: int, **ex
         query.order_by(ReviewItem.said_at.desc(), ReviewItem.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
     return render(
-        request, "console_review.html", me, items=items, total=total, page=page, more=page * PER_PAGE < total,
+        console, "console_review.html", me, items=items, total=total, page=page, more=page * PER_PAGE < total,
         status=status, reason=reason, statuses=STATUSES, reasons=REASONS, names=intent_names(),
         choices=label_choices(), shown=sender_label, when=weekday_and_clock, quote=quote, **extra,
     )  # fmt: skip
 
 
 @router.get("/console/review", response_class=HTMLResponse, tags=["console"])
-def review(request: Request, status: str = "open", reason: str = "", page: int = 1, done: str = "") -> HTMLResponse:
+def review(console: Console, status: str = "open", reason: str = "", page: int = 1, done: str = "") -> HTMLResponse:
     """The queue: scan for new unsure messages, then list them."""
     page = max(1, page)
     error = None
-    with staff(request, "conversations.view") as me:
+    with staff(console, "conversations.view") as me:
         try:
             with me.db.begin_nested():
-                added = review_queue.scan(session=me.db, tracker=tracker_of(request), threshold=threshold_of(request))
+                added = review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
         except TrackerUnavailable as exc:
             added, error = 0, str(exc)
         me.audit("review.view", target=status or "all", reason=reason, page=page, scanned=added)
-        return _page(request, me, status, reason, page, done=done or None, error=error)
+        return _page(console, me, status, reason, page, done=done or None, error=error)
 
 
 @router.post("/console/review/{item_id}/label", tags=["console"])
 def label(
-    request: Request, item_id: int, csrf: str = Form(""), choice: str = Form(""), ignore: str = Form("")
+    console: Console, item_id: int, csrf: str = Form(""), choice: str = Form(""), ignore: str = Form("")
 ) -> Response:
     """Label one queued message (an intent, or "ignore" — the 忽略 button)."""
-    settings = request.app.state.settings
+    settings = console.settings
     if ignore:
         choice = review_queue.IGNORE
-    with staff(request, "review.label", csrf=csrf, post=True) as me:
+    with staff(console, "review.label", csrf=csrf, post=True) as me:
         item = me.db.get(ReviewItem, item_id)
         if item is None:
             raise HTTPException(status_code=404, detail="待标注队列里没有这一条。")
@@ -95,7 +96,7 @@ def label(
                 )  # fmt: skip
         except (DomainError, ReviewFileError) as exc:
             me.audit("review.label", target=str(item_id), outcome="failed", label=choice[:64], why=str(exc))
-            page = _page(request, me, "open", "", 1, error=str(exc))
+            page = _page(console, me, "open", "", 1, error=str(exc))
             page.status_code = 400
             return page
         me.audit("review.label", target=str(item_id), label=choice, status=str(item.status))

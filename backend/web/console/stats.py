@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from backend.console import statistics as stats
 from backend.dates import local
 from backend.models import Community
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console
 
 router = APIRouter()
 
@@ -285,22 +286,22 @@ def _communities(me: Staff) -> list[Community]:
 
 
 @router.get("/console/stats", response_class=HTMLResponse, tags=["console"])
-def stats_page(request: Request, start: str = "", end: str = "", community: str = "") -> HTMLResponse:
+def stats_page(console: Console, start: str = "", end: str = "", community: str = "") -> HTMLResponse:
     """Every figure for the chosen period and community; a filter it cannot read is explained, not a 500."""
-    with staff(request, "stats.view") as me:
+    with staff(console, "stats.view") as me:
         form = {"start": start[:20], "end": end[:20], "community": community[:32]}
         try:
             filters = _filters(me, start[:20], end[:20], community[:32])
         except BadFilter as exc:
             page = render(
-                request, "console_stats.html", me, error=str(exc), figures=[], form=form,
+                console, "console_stats.html", me, error=str(exc), figures=[], form=form,
                 communities=_communities(me), scope=None,
             )  # fmt: skip
             page.status_code = 400
             return page
         figures = [build(me, filters) for build in FIGURES.values()]
         return render(
-            request,
+            console,
             "console_stats.html",
             me,
             figures=figures,
@@ -319,9 +320,9 @@ def _cell(value: Cell) -> Cell:
 
 
 @router.get("/console/stats/{name}.csv", tags=["console"])
-def stats_csv(request: Request, name: str, start: str = "", end: str = "", community: str = "") -> Response:
+def stats_csv(console: Console, name: str, start: str = "", end: str = "", community: str = "") -> Response:
     """One figure's table as CSV: UTF-8 with a BOM, the header in Chinese with the codes."""
-    with staff(request, "stats.view") as me:
+    with staff(console, "stats.view") as me:
         if name not in FIGURES:
             raise HTTPException(status_code=404, detail="没有这张统计表。")
         try:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -31,6 +31,7 @@ from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
 from backend.web.console.auth import Staff, render, staff
+from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 
@@ -99,7 +100,7 @@ def _board_query(me: Staff, filters: dict[str, str]) -> Any:
 
 @router.get("/console/tickets", response_class=HTMLResponse, tags=["console"])
 def board(
-    request: Request,
+    console: Console,
     status: str = "open",
     matter: str = "",
     category: str = "",
@@ -110,7 +111,7 @@ def board(
     """The ticket board: filters in the query string, overdue ones marked."""
     filters = {"status": status, "matter": matter, "category": category, "grid": grid, "level": level}
     filters["overdue"] = "1" if overdue else ""
-    with staff(request, "tickets.view") as me:
+    with staff(console, "tickets.view") as me:
         tickets = me.db.scalars(_board_query(me, filters)).all()
         grids = {g.id: g for g in me.db.scalars(select(Grid))}
         table = default_table()
@@ -129,7 +130,7 @@ def board(
         ]
         rows.sort(key=lambda r: (not r["overdue"], r["ticket"].deadline))
         return render(
-            request,
+            console,
             "console_tickets.html",
             me,
             rows=rows,
@@ -192,7 +193,7 @@ def actor_names(db: Session, actors: Sequence[str]) -> dict[str, str]:
     return names
 
 
-def _ticket_page(request: Request, me: Staff, ticket: Ticket, **extra: Any) -> HTMLResponse:
+def _ticket_page(console: ConsoleContext, me: Staff, ticket: Ticket, **extra: Any) -> HTMLResponse:
     table = default_table()
     category = table.categories.get(str(ticket.category))
     department = (
@@ -208,7 +209,7 @@ def _ticket_page(request: Request, me: Staff, ticket: Ticket, **extra: Any) -> H
             query = query.where(Grid.community_id == me.account.community_id)
         members = list(me.db.scalars(query))
     return render(
-        request,
+        console,
         "console_ticket.html",
         me,
         ticket=ticket,
@@ -244,15 +245,15 @@ def _load(me: Staff, number: str) -> Ticket:
 
 
 @router.get("/console/tickets/{number}", response_class=HTMLResponse, tags=["console"])
-def ticket_page(request: Request, number: str, done: str = "") -> HTMLResponse:
+def ticket_page(console: Console, number: str, done: str = "") -> HTMLResponse:
     """One ticket: what, where, who, until when, its timeline, and the steps this person may take."""
-    with staff(request, "tickets.view") as me:
-        return _ticket_page(request, me, _load(me, number), done=done or None)
+    with staff(console, "tickets.view") as me:
+        return _ticket_page(console, me, _load(me, number), done=done or None)
 
 
 @router.post("/console/tickets/{number}/{step}", tags=["console"])
 def take_step(
-    request: Request,
+    console: Console,
     number: str,
     step: str,
     csrf: str = Form(""),
@@ -264,7 +265,7 @@ def take_step(
         raise HTTPException(status_code=404, detail="没有这个操作。")
     permission, title, _ = STEPS[step]
     error: str | None = None
-    with staff(request, permission, csrf=csrf, post=True) as me:
+    with staff(console, permission, csrf=csrf, post=True) as me:
         ticket = _load(me, number)
         if step not in steps_for(me, ticket):
             error = f"这张工单现在不能“{title}”。"
@@ -277,7 +278,7 @@ def take_step(
                 error = str(exc)
         if error is not None:
             me.audit(f"ticket.{step}", target=str(ticket.number), outcome="failed", why=error)
-            page = _ticket_page(request, me, ticket, error=error)
+            page = _ticket_page(console, me, ticket, error=error)
             page.status_code = 400
             return page
     return RedirectResponse(f"/console/tickets/{ticket.number}?done={done}", status_code=303)
