@@ -84,7 +84,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from backend.models import Street
-    from backend.services.points_config import import_points_config
+    from backend.points.config import import_points_config
     from backend.services.registry import import_registry
     from backend.services.residents import import_demo_residents
 

@@ -136,8 +136,9 @@ def cmd_stock(args: argparse.Namespace) -> int:
 
 def cmd_shelve(args: argparse.Namespace) -> int:
     """``retire`` / ``restore``: take an item off the shelf or put it back; twice changes nothing."""
-    from backend.console import audit, catalogue_work
+    from backend.console import audit
     from backend.models import Community
+    from backend.points import catalogue_work
 
     now = _now()
     with command_line_sessions().begin() as session:
@@ -181,7 +182,7 @@ def cmd_confirm_report(args: argparse.Namespace) -> int:
 def cmd_rules_import(args: argparse.Namespace) -> int:
     import yaml
 
-    from backend.services.points_config import import_points_config
+    from backend.points.config import import_points_config
 
     with open(args.file, encoding="utf-8") as handle:
         data = yaml.safe_load(handle) or {}

@@ -17,8 +17,8 @@ from actions.report_form import ValidateReportForm
 from actions.report_interruptions import ActionFormPoints, question_kind
 from actions.report_questions import ActionAskReportPhone, ActionAskReportPlace
 from backend.models import Community
+from backend.points.config import import_points_config
 from backend.points.earning import log_volunteer
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.service import create_ticket

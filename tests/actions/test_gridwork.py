@@ -14,7 +14,7 @@ from actions.gridwork import (
 )
 from backend.gridwork.binding import issue_code
 from backend.models import Ticket
-from backend.services.points_config import import_points_config
+from backend.points.config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.service import create_ticket

@@ -19,9 +19,9 @@ from actions.points import (
 from backend.models import CatalogueItem, Community
 from backend.models.ledger import Redemption
 from backend.points import supermarket
+from backend.points.config import import_points_config
 from backend.points.earning import log_volunteer
 from backend.points.ledger import adjust, balance
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from tests.actions.conftest import make_tracker

@@ -27,9 +27,9 @@ from actions.filing import ActionHandleAffirm, ActionHandleDeny
 from actions.points import ActionPointsBalance, ActionPointsCatalogue, ActionPointsRedeem
 from actions.points_community import ActionPointsCommunityDecline, ActionPointsCommunityJoin, asked_this_conversation
 from backend.models import Community, Resident
+from backend.points.config import import_points_config
 from backend.points.ledger import adjust
 from backend.rasa_ext.typed_buttons import load_paraphrases, match
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from tests.factories import file_ticket

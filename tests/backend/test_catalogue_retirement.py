@@ -20,15 +20,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from backend.cli import build_parser
-from backend.console import catalogue_work, points_work
 from backend.dates import day
 from backend.errors import InvalidInput, NotFound
 from backend.models import AuditEntry, CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
-from backend.points import supermarket
+from backend.points import catalogue_work, staff_work, supermarket
+from backend.points.config import import_points_config
 from backend.points.ledger import adjust, balance, history
 from backend.points.supermarket import Retired, catalogue, find_item, redeem
-from backend.services.points_config import import_points_config
 from backend.services.residents import import_demo_residents
 from backend.settings import PROJECT_ROOT
 from tests.console_client import SCOPES, console_app, login
@@ -178,7 +177,7 @@ def test_past_redemptions_of_a_retired_item_still_read_the_same(shop):
         line = f"爱心超市兑换 毛巾（兑换码 {code}）"
         latest = history(session=s, resident=r, limit=1)
         assert [(e.amount, e.reason) for e in latest] == [(-30, line)]
-        ledger = points_work.ledger_of(session=s, resident=r)
+        ledger = staff_work.ledger_of(session=s, resident=r)
         assert (ledger.balance, ledger.lines[0].amount, ledger.lines[0].reason) == (70, -30, line)
         assert ledger.lines[0].source == "爱心超市兑换"
         redemption = s.scalars(select(Redemption).filter_by(code=code)).one()

@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from backend.models import AuditEntry, CatalogueItem, Community, Resident
 from backend.points import earning, ledger
+from backend.points.config import import_points_config
 from backend.points.ranking import this_month
-from backend.services.points_config import import_points_config
 from backend.services.residents import import_demo_residents
 from backend.settings import PROJECT_ROOT
 from tests.backend.test_console import ACCOUNTS, NOW, app, login  # noqa: F401 - the shared console fixture

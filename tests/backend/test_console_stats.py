@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from backend.categories import DISTRICT_TZ
 from backend.models import Community, Ticket
+from backend.points.config import import_points_config
 from backend.points.earning import log_volunteer
 from backend.points.ledger import adjust
 from backend.points.supermarket import redeem
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.satisfaction import rate_ticket

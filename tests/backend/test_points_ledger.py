@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from backend.errors import DomainError, InvalidInput
 from backend.models import CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
+from backend.points.config import import_points_config
 from backend.points.earning import find_resident, log_volunteer
 from backend.points.ledger import CapReached, NotEnoughPoints, adjust, award, balance, expire, history
 from backend.points.ranking import Rank, masked_name, monthly_ranking, ranking_csv, title_of
 from backend.points.supermarket import OutOfStock, catalogue, find_item, redeem
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident, import_demo_residents
 from backend.settings import PROJECT_ROOT
 

@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 import yaml
 
 from backend.models import Community
+from backend.points.config import import_points_config
 from backend.points.ledger import award
 from backend.points.membership import join_community
 from backend.points.resident_views import community_of, earning_rules, redeemed_item
 from backend.points.supermarket import redeem
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from tests.factories import file_ticket

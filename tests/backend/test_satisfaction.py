@@ -7,8 +7,8 @@ import yaml
 
 from backend.errors import InvalidInput, NotFound
 from backend.models import Ticket
+from backend.points.config import import_points_config
 from backend.points.ledger import balance
-from backend.services.points_config import import_points_config
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.ratings import rating_from_text

@@ -4,7 +4,7 @@ Every page runs inside :func:`backend.web.console.auth.staff` with its
 permission (``points.view``, ``points.adjust``, ``points.volunteer``,
 ``points.catalogue``); every form post carries the session's CSRF token and
 is audited, refusals and failures too. The work goes through
-:mod:`backend.console.points_work`, which only calls the points services and
+:mod:`backend.points.staff_work`, which only calls the points services and
 keeps community staff to their community (a resident outside it answers
 like a missing one). The resident lookup is a post, so a phone number never
 lands in a URL or an access log; the ledger page is addressed by the
@@ -20,10 +20,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend.console import catalogue_work, points_work
 from backend.dates import day
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.models import Community, Resident
+from backend.points import catalogue_work, staff_work
 from backend.points.ranking import ranking_csv, title_of
 from backend.web.console.auth import Staff, render, staff
 from backend.web.deps import Console, ConsoleContext
@@ -39,7 +39,7 @@ def _number(text: str, what: str) -> int:
 
 
 def _home(console: ConsoleContext, me: Staff, *, status: int = 200, **extra: Any) -> HTMLResponse:
-    members = points_work.volunteer_members(session=me.db, account=me.account) if me.can("points.volunteer") else []
+    members = staff_work.volunteer_members(session=me.db, account=me.account) if me.can("points.volunteer") else []
     page = render(
         console,
         "console_points.html",
@@ -65,7 +65,7 @@ def lookup(console: Console, csrf: str = Form(""), q: str = Form("")) -> Respons
     """Resident code or phone → their ledger page (by code)."""
     with staff(console, "points.view", csrf=csrf, post=True) as me:
         try:
-            resident = points_work.find(session=me.db, account=me.account, reference=q)
+            resident = staff_work.find(session=me.db, account=me.account, reference=q)
         except NotFound as exc:
             me.audit("points.lookup", outcome="failed", why=str(exc))
             return _home(console, me, status=404, error=str(exc), form={"q": q[:64]})
@@ -75,7 +75,7 @@ def lookup(console: Console, csrf: str = Form(""), q: str = Form("")) -> Respons
 
 def _resident(me: Staff, code: str) -> Resident:
     try:
-        return points_work.find(session=me.db, account=me.account, reference=code)
+        return staff_work.find(session=me.db, account=me.account, reference=code)
     except NotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
@@ -87,7 +87,7 @@ def _ledger_page(
         console,
         "console_points_resident.html",
         me,
-        ledger=points_work.ledger_of(session=me.db, resident=resident),
+        ledger=staff_work.ledger_of(session=me.db, resident=resident),
         ref=uuid.uuid4().hex,
         form=extra.pop("form", {}),
         **extra,
@@ -117,7 +117,7 @@ def adjust(
         resident = _resident(me, code)
         try:
             with me.db.begin_nested():
-                entry = points_work.adjust(
+                entry = staff_work.adjust(
                     session=me.db, account=me.account, resident=resident, amount=_number(amount, "调整分数"),
                     reason=reason, ref=ref, now=me.now,
                 )  # fmt: skip
@@ -146,7 +146,7 @@ def volunteer(
     with staff(console, "points.volunteer", csrf=csrf, post=True) as me:
         try:
             with me.db.begin_nested():
-                result = points_work.log_volunteer(
+                result = staff_work.log_volunteer(
                     session=me.db, account=me.account, reference=resident, hours=_number(hours, "时长"),
                     activity=activity, log_id=log_id, member_code=member, now=me.now,
                 )  # fmt: skip
@@ -160,7 +160,7 @@ def volunteer(
             me.audit("points.volunteer", outcome="failed", why=str(exc), log_id=log_id[:64])
             form = {"resident": resident[:64], "hours": hours[:4], "activity": activity[:100], "member": member}
             return _home(console, me, status=400, error=str(exc), form=form)
-    return RedirectResponse(f"/console/points?done={quote(points_work.volunteer_message(result))}", status_code=303)
+    return RedirectResponse(f"/console/points?done={quote(staff_work.volunteer_message(result))}", status_code=303)
 
 
 # --- the 爱心超市 ------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def volunteer(
 
 def _community(me: Staff, code: str) -> Community:
     try:
-        return points_work.community_for(session=me.db, account=me.account, code=code)
+        return staff_work.community_for(session=me.db, account=me.account, code=code)
     except NotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
@@ -182,7 +182,7 @@ def _catalogue_page(
         "console_points_catalogue.html",
         me,
         community=community,
-        communities=points_work.communities(session=me.db, account=me.account),
+        communities=staff_work.communities(session=me.db, account=me.account),
         items=[i for i in items if i.retired_at is None],
         retired=[i for i in items if i.retired_at is not None],
         day=day,
@@ -284,7 +284,7 @@ def restore_item(console: Console, item: str, csrf: str = Form(""), community: s
 
 def _month(me: Staff, month: str) -> str:
     try:
-        return points_work.month_of(month, me.now)
+        return staff_work.month_of(month, me.now)
     except DomainError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
@@ -294,13 +294,13 @@ def ranking_page(console: Console, community: str = "", month: str = "") -> HTML
     """The community's monthly ranking, names masked, with the CSV for the notice board."""
     with staff(console, "points.view") as me:
         place, chosen = _community(me, community), _month(me, month)
-        lines = points_work.ranking(session=me.db, community=place, month=chosen)
+        lines = staff_work.ranking(session=me.db, community=place, month=chosen)
         return render(
             console,
             "console_points_ranking.html",
             me,
             community=place,
-            communities=points_work.communities(session=me.db, account=me.account),
+            communities=staff_work.communities(session=me.db, account=me.account),
             month=chosen,
             lines=[(line, title_of(line) or "") for line in lines],
         )
@@ -311,7 +311,7 @@ def ranking_export(console: Console, community: str = "", month: str = "") -> Re
     """The ranking as CSV (UTF-8 with a BOM, so Excel opens it), masked names only; the export is audited."""
     with staff(console, "points.view") as me:
         place, chosen = _community(me, community), _month(me, month)
-        lines = points_work.ranking(session=me.db, community=place, month=chosen)
+        lines = staff_work.ranking(session=me.db, community=place, month=chosen)
         me.audit("points.ranking_export", target=f"{place.code}/{chosen}", rows=len(lines))
         filename = f"ranking-{place.code}-{chosen}.csv"
     return Response(

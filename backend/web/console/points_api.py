@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from backend.console import catalogue_work, points_work
 from backend.errors import DomainError, NotFound
 from backend.models import CatalogueItem, Community, Resident
+from backend.points import catalogue_work, staff_work
 from backend.points.ledger import CapReached, NotEnoughPoints
 from backend.points.ranking import title_of
 from backend.web.console.auth import NotLoggedIn, Refused, Staff, require_login_json, staff
@@ -86,7 +86,7 @@ class AdjustmentIn(BaseModel):
     """An adjustment: amount (±) and a mandatory reason."""
 
     amount: int = Field(ge=-10_000, le=10_000, description="positive adds, negative deducts; not 0")
-    reason: str = Field(max_length=points_work.REASON_MAX, description="mandatory")
+    reason: str = Field(max_length=staff_work.REASON_MAX, description="mandatory")
     ref: str = Field(
         default_factory=lambda: uuid.uuid4().hex,
         pattern=r"^[A-Za-z0-9_-]{8,64}$",
@@ -107,7 +107,7 @@ class VolunteerIn(BaseModel):
 
     resident: str = Field(max_length=64, description="resident code (R…) or kept mobile number")
     hours: int = Field(ge=1, le=12)
-    activity: str = Field(default="", max_length=points_work.ACTIVITY_MAX)
+    activity: str = Field(default="", max_length=staff_work.ACTIVITY_MAX)
     log_id: str = Field(
         default_factory=lambda: uuid.uuid4().hex,
         pattern=r"^[A-Za-z0-9_-]{8,64}$",
@@ -198,14 +198,14 @@ def _item_out(item: CatalogueItem) -> ItemOut:
 
 def _resident(me: Staff, reference: str) -> Resident:
     try:
-        return points_work.find(session=me.db, account=me.account, reference=reference)
+        return staff_work.find(session=me.db, account=me.account, reference=reference)
     except NotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
 
 def _community(me: Staff, code: str) -> Community:
     try:
-        return points_work.community_for(session=me.db, account=me.account, code=code)
+        return staff_work.community_for(session=me.db, account=me.account, code=code)
     except NotFound as exc:
         raise HTTPException(status_code=404, detail=str(exc)) from None
 
@@ -226,7 +226,7 @@ def resident_ledger(console: Console, reference: str) -> LedgerOut:
     with api_staff(console, "points.view") as me:
         resident = _resident(me, reference)
         me.audit("points.lookup", target=str(resident.code), via="api")
-        found = points_work.ledger_of(session=me.db, resident=resident)
+        found = staff_work.ledger_of(session=me.db, resident=resident)
         return LedgerOut(
             code=found.code,
             name=found.name,
@@ -249,7 +249,7 @@ def adjustment(console: Console, reference: str, body: AdjustmentIn) -> Adjustme
         resident = _resident(me, reference)
         try:
             with me.db.begin_nested():
-                entry = points_work.adjust(
+                entry = staff_work.adjust(
                     session=me.db, account=me.account, resident=resident, amount=body.amount, reason=body.reason,
                     ref=body.ref, now=me.now,
                 )  # fmt: skip
@@ -261,7 +261,7 @@ def adjustment(console: Console, reference: str, body: AdjustmentIn) -> Adjustme
         return AdjustmentOut(
             amount=int(entry.amount),
             reason=str(entry.reason),
-            balance=points_work.ledger.balance(session=me.db, resident=resident),
+            balance=staff_work.ledger.balance(session=me.db, resident=resident),
         )
 
 
@@ -275,7 +275,7 @@ def volunteer(console: Console, body: VolunteerIn) -> VolunteerOut | JSONRespons
     with api_staff(console, "points.volunteer", write=True) as me:
         try:
             with me.db.begin_nested():
-                result = points_work.log_volunteer(
+                result = staff_work.log_volunteer(
                     session=me.db, account=me.account, reference=body.resident, hours=body.hours,
                     activity=body.activity, log_id=body.log_id, member_code=body.member, now=me.now,
                 )  # fmt: skip
@@ -293,7 +293,7 @@ def volunteer(console: Console, body: VolunteerIn) -> VolunteerOut | JSONRespons
             reason=str(result.entry.reason),
             duplicate=result.duplicate,
             capped=result.capped,
-            message=points_work.volunteer_message(result),
+            message=staff_work.volunteer_message(result),
         )
 
 
@@ -376,10 +376,10 @@ def ranking(console: Console, community: str = "", month: str = "") -> RankingOu
     with api_staff(console, "points.view") as me:
         place = _community(me, community)
         try:
-            chosen = points_work.month_of(month, me.now)
+            chosen = staff_work.month_of(month, me.now)
         except DomainError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
-        lines = points_work.ranking(session=me.db, community=place, month=chosen)
+        lines = staff_work.ranking(session=me.db, community=place, month=chosen)
         return RankingOut(
             community=str(place.code),
             month=chosen,

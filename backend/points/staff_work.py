@@ -15,7 +15,7 @@ Nothing here writes a ledger row itself: balances come from
   community staff, one with no community yet — answers like a missing one.
 - Admins see every resident and every community's catalogue.
 
-The 爱心超市 shelf (items, stock, 下架 / 恢复上架) is :mod:`backend.console.catalogue_work`.
+The 爱心超市 shelf (items, stock, 下架 / 恢复上架) is :mod:`backend.points.catalogue_work`.
 """
 
 from __future__ import annotations

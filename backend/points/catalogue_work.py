@@ -1,7 +1,7 @@
 """The 爱心超市 shelf from the console and the command line: items, stock counts, 下架 and 恢复上架.
 
 A thin layer over :mod:`backend.points.supermarket` in the scope of one
-community (:func:`backend.console.points_work.community_for` picks it for
+community (:func:`backend.points.staff_work.community_for` picks it for
 the account): an item is found by its code within that community only, and
 the checks a staff member's typing needs (code format, plausible counts)
 live here. Items are never deleted: redemptions and ledger entries refer
