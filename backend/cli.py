@@ -85,7 +85,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
 
     from backend.models import Street
     from backend.points.config import import_points_config
-    from backend.services.registry import import_registry
+    from backend.registry.file_import import import_registry
     from backend.services.residents import import_demo_residents
 
     settings = load_settings(require_secrets=False)
@@ -103,7 +103,7 @@ def cmd_demo_load(args: argparse.Namespace) -> int:
 
 
 def cmd_registry_import(args: argparse.Namespace) -> int:
-    from backend.services.registry import import_registry
+    from backend.registry.file_import import import_registry
 
     settings = load_settings(require_secrets=False)
     with _sessions(settings).begin() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
 

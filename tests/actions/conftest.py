@@ -5,7 +5,7 @@ import yaml
 from rasa_sdk import Tracker
 
 from actions import runtime
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.services.residents import import_demo_residents
 from backend.settings import PROJECT_ROOT
 

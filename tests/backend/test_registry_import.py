@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from backend.errors import InvalidRegistry
 from backend.models import Building, CatalogueItem, Community, Estate, Grid, GridMember, Place, PointsRule, Street
 from backend.points.config import import_points_config
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.settings import PROJECT_ROOT
 
 

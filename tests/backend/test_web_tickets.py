@@ -9,7 +9,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from backend.rasa_client import RasaClient
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.service import create_ticket

@@ -43,7 +43,7 @@ from actions.ticket_status import ActionTicketStatus
 from backend.gridwork.work import progress, resolve
 from backend.models import GridMember, Resident, Ticket
 from backend.rasa_client import RasaClient
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.satisfaction import rate_ticket

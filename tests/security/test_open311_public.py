@@ -34,7 +34,7 @@ from sqlalchemy import select
 from actions import runtime
 from actions.filing import ActionSubmitReport
 from backend.models import AuditEntry, GridMember, Ticket
-from backend.services.registry import import_registry
+from backend.registry.file_import import import_registry
 from backend.settings import PROJECT_ROOT, load_settings
 from backend.web.app import create_app
 from tests.actions.conftest import make_tracker

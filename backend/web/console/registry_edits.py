@@ -1,7 +1,7 @@
 """The console's registry edits: posts from the registry page, validated, audited, then shown.
 
 Only admins (``registry.edit``) may change routing. Each edit goes through
-:mod:`backend.console.registry_edits`, which refuses an edit that would
+:mod:`backend.registry.edits`, which refuses an edit that would
 misroute tickets; the audit entry keeps what it was and what it became.
 """
 
@@ -12,8 +12,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from backend.console import registry_edits
 from backend.errors import DomainError, InvalidInput
+from backend.registry import edits as registry_edits
 from backend.web.console.auth import staff
 from backend.web.deps import Console
 
