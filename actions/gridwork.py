@@ -34,7 +34,7 @@ from actions.gridwork_notes import (  # noqa: F401 - the note form's actions, im
     ValidateGridNoteForm,
 )
 from actions.gridwork_query import show_member_ticket
-from actions.gridwork_steps import NOTE_STEPS, TO_TAKE, TYPED_STEPS, next_step_buttons, note_button, work_ticket
+from actions.gridwork_steps import NOTE_STEPS, TO_TAKE, TYPED_STEPS, note_button, tell_done, work_ticket
 from actions.runtime import channel_identity, resident_text, sessions
 from actions.ticket_status import answer_ticket_status
 from backend.dates import weekday_and_clock
@@ -123,12 +123,7 @@ async def grid_command(dispatcher: CollectingDispatcher, tracker: Tracker, domai
             ticket = work_ticket(
                 session=session, member=member, kind=command.kind, number=command.number, text=command.text, now=now
             )
-            dispatcher.utter_message(
-                response="utter_grid_done",
-                number=str(ticket.number),
-                status=STATUS_NAMES[str(ticket.status)],
-                buttons=next_step_buttons(ticket),
-            )
+            tell_done(dispatcher, ticket)
     except DomainError as exc:
         dispatcher.utter_message(text=str(exc))
     return []

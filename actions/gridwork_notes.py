@@ -18,11 +18,10 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.gridwork_steps import NOTE_LIMIT, NOTE_STEPS, next_step_buttons, work_ticket
+from actions.gridwork_steps import NOTE_LIMIT, NOTE_STEPS, tell_done, work_ticket
 from actions.runtime import channel_identity, sessions
 from backend.errors import DomainError
 from backend.gridwork.binding import member_for
-from backend.tickets.lifecycle import STATUS_NAMES
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
@@ -104,12 +103,7 @@ class ActionGridNote(Action):
                     return forget
                 note = str(tracker.get_slot("grid_note") or "")
                 ticket = work_ticket(session=session, member=member, kind=step[0], number=step[1], text=note, now=now)
-                dispatcher.utter_message(
-                    response="utter_grid_done",
-                    number=str(ticket.number),
-                    status=STATUS_NAMES[str(ticket.status)],
-                    buttons=next_step_buttons(ticket),
-                )
+                tell_done(dispatcher, ticket)
         except DomainError as exc:
             dispatcher.utter_message(text=str(exc))
         return forget

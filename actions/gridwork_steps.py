@@ -12,9 +12,12 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rasa_sdk.executor import CollectingDispatcher
+
 from backend.gridwork.work import progress, resolve, take, whistle
 from backend.models import GridMember, Ticket
 from backend.notifications import take_button
+from backend.tickets.lifecycle import STATUS_NAMES
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -45,6 +48,16 @@ def next_step_buttons(ticket: Ticket) -> list[dict[str, str]]:
     if ticket.status in ("resolved", "closed", "guidance"):
         return []
     return [note_button(kind, str(ticket.number)) for kind in NOTE_STEPS]
+
+
+def tell_done(dispatcher: CollectingDispatcher, ticket: Ticket) -> None:
+    """Tell the member a step is done: the ticket, its status now and what they can do next."""
+    dispatcher.utter_message(
+        response="utter_grid_done",
+        number=str(ticket.number),
+        status=STATUS_NAMES[str(ticket.status)],
+        buttons=next_step_buttons(ticket),
+    )
 
 
 def ticket_buttons(status: str, number: str) -> list[dict[str, str]]:

@@ -116,7 +116,6 @@ class CalibratedLogisticRegression(LogisticRegressionClassifier):
         """The intent and ranking with calibrated probabilities."""
         if not hasattr(self.clf, "classes_"):
             return messages
-        weights_for_products(self.clf)  # a flag check once laid out
         probabilities = softmax(logits(self.clf, self._create_X(messages)) / self.temperature, axis=1)
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row, kind="stable")
