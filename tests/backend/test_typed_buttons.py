@@ -24,7 +24,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from actions.gridwork import next_step_buttons
+from actions.gridwork_steps import next_step_buttons
 from backend.models import Ticket
 from backend.rasa_ext.button_answers import METADATA_KEY, as_pressed, buttons_on_screen
 from backend.rasa_ext.channel import GuardedSQLTrackerStore
