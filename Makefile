@@ -13,11 +13,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV := scripts/with-env.sh
 
-.PHONY: help setup secrets db train run test evaluate benchmark bench lint typecheck validate pytest pytest-production conversation-tests chromium lock clean
+.PHONY: help setup secrets db train run test evaluate benchmark bench lint typecheck validate pytest pytest-both pytest-production check conversation-tests chromium lock clean
 
 help:
 	@echo "make run    - set up and start the assistant (chat page, console, Rasa, actions, worker)"
 	@echo "make test   - set up and run every check and test"
+	@echo "make check  - the quick loop: lint, types, the tests that need no model, stack or browser"
 	@echo "make train  - train the Rasa model if its data, domain or config changed"
 	@echo "make evaluate - evaluate the model on the held-out split (docs/evaluation/)"
 	@echo "make benchmark - parse latency through a running Rasa server vs in-process"
@@ -42,7 +43,7 @@ run: setup secrets db train
 	@$(ENV) $(PY) -m backend urls
 	@exec $(ENV) scripts/start-stack.sh
 
-test: setup secrets db train lint typecheck validate chromium pytest pytest-production conversation-tests
+test: setup secrets db train lint typecheck validate chromium pytest-both conversation-tests
 	@echo "make test: 全部通过 / all checks passed"
 
 evaluate: train
@@ -70,17 +71,22 @@ validate: setup
 chromium:
 	@scripts/ensure-chromium.sh
 
-pytest: setup
-	$(ENV) $(PY) -m pytest
+# The two pytest passes side by side (scripts/test-passes.sh): every test on SQLite, and the tests the
+# services can change (--services-only) again on the production profile: PostgreSQL for the backend and
+# Rasa's tracker store, Redis for Rasa's lock store (installed from Debian when missing, run on loopback
+# ports under var/test-services/, stopped afterwards). `make pytest` / `make pytest-production` run one.
+pytest-both: setup
+	@scripts/test-passes.sh both
 
-# The backend, action, Telegram bridge and end-to-end suites again on the production profile: PostgreSQL for the
-# backend and Rasa's tracker store, Redis for Rasa's lock store (installed from Debian when missing,
-# run on loopback ports under var/test-services/, stopped afterwards).
+pytest: setup
+	@scripts/test-passes.sh sqlite
+
 pytest-production: setup
-	@scripts/test-services.sh start
-	@set -a; eval "$$(scripts/test-services.sh env)"; set +a; \
-	  $(ENV) $(PY) -m pytest tests/backend tests/actions tests/bot tests/security tests/e2e tests/conversations; \
-	  status=$$?; scripts/test-services.sh stop; exit $$status
+	@scripts/test-passes.sh production
+
+# The quick loop while working: lint, types, and the tests that start no stack, drive no browser and load no model.
+check: setup lint typecheck
+	$(ENV) $(PY) -m pytest -q -p no:cacheprovider --quick
 
 conversation-tests: train
 	$(ENV) $(PY) -m backend rasa test core --e2e --stories tests/test_stories.yml --model "$$($(ENV) $(PY) -m backend model path)" --out results/conversations --fail-on-prediction-errors

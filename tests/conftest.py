@@ -5,21 +5,32 @@ SQLite in the test's temporary folder by default. With
 that PostgreSQL database emptied (its ``public`` schema dropped and made
 again) instead, so the same backend and action tests run on both.
 
-The schema comes from the Alembic migrations (not ``create_all``), so every
-test also checks that the migrations build the model the code expects.
+The schema comes from the Alembic migrations (not ``create_all``), so the
+tests also check that the migrations build the model the code expects. The
+migrations run once per run: each test gets a copy of the migrated SQLite
+file, or the PostgreSQL database's tables emptied (and the schema built again
+when a test left it at another revision or with other tables).
+
+``--services-only`` keeps the tests whose outcome can depend on the database,
+Redis or the started stack (they use the database or stack fixtures, or read
+the services' addresses themselves): ``make test``'s production-profile pass
+runs those again on PostgreSQL and Redis; the others ran on the SQLite pass.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 import yaml
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,15 +58,57 @@ def empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture()
-def database_url(tmp_path: Path) -> str:
+def tables_and_revision(url: str) -> tuple[set[str], str | None]:
+    """The tables of the database's public schema and the Alembic revision it is at."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            revision = None
+            if "alembic_version" in tables:
+                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    return tables, revision
+
+
+def empty_tables(url: str, tables: set[str]) -> None:
+    """Delete every row of the migrated tables, sequences restarted, the schema left as it is."""
+    names = ", ".join(f'"{name}"' for name in sorted(tables - {"alembic_version"}))
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """What the migrations built once for the run: a SQLite file to copy, or PostgreSQL's tables and revision."""
     if TEST_DATABASE_URL:
         empty_postgres(TEST_DATABASE_URL)
-        url = TEST_DATABASE_URL
-    else:
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-    migrate(url)
-    return url
+        migrate(TEST_DATABASE_URL)
+        tables, revision = tables_and_revision(TEST_DATABASE_URL)
+        return {"tables": tables, "revision": revision}
+    template = tmp_path_factory.mktemp("migrated") / "test.db"
+    migrate(f"sqlite:///{template}")
+    with closing(sqlite3.connect(template)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the file itself, ready to copy
+    return {"template": template}
+
+
+@pytest.fixture()
+def database_url(tmp_path: Path, migrated: dict[str, object]) -> str:
+    if TEST_DATABASE_URL:
+        tables, revision = tables_and_revision(TEST_DATABASE_URL)
+        if tables == migrated["tables"] and revision == migrated["revision"]:
+            empty_tables(TEST_DATABASE_URL, tables)
+        else:  # a test migrated elsewhere or made tables of its own: build the schema again
+            empty_postgres(TEST_DATABASE_URL)
+            migrate(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    path = tmp_path / "test.db"
+    shutil.copy2(str(migrated["template"]), path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture()
@@ -90,3 +143,65 @@ def registry(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     with sessions.begin() as s:
         import_registry(session=s, data=data)
     return sessions
+
+
+# --- the production-profile pass: only the tests the services can change ----------------------------
+
+SERVICE_FIXTURES = {"database_url", "stack"}
+SERVICE_VARIABLES = ("TEST_DATABASE_URL", "E2E_POSTGRES_URL", "E2E_REDIS_URL")
+
+
+SLOW_FIXTURES = {"stack", "agent"}  # a started stack, the trained model loaded in process
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--services-only",
+        action="store_true",
+        help="only the tests that use the database, Redis or the started stack (the production-profile pass)",
+    )
+    parser.addoption(
+        "--quick",
+        action="store_true",
+        help="leave out the tests that start the stack, drive a browser or load the trained model (make check)",
+    )
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], keep: list[pytest.Item]) -> None:
+    kept = set(map(id, keep))
+    dropped = [item for item in items if id(item) not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--quick"):
+        _deselect(
+            config,
+            items,
+            [
+                item
+                for item in items
+                if not item.get_closest_marker("e2e")
+                and not item.get_closest_marker("browser")
+                and not SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+            ],
+        )
+    if config.getoption("--services-only"):
+        _keep_service_tests(config, items)
+
+
+def _keep_service_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reads_services: dict[Path, bool] = {}
+
+    def uses_services(item: pytest.Item) -> bool:
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            return True
+        path = Path(item.path)
+        if path not in reads_services:
+            source = path.read_text(encoding="utf-8")
+            reads_services[path] = any(name in source for name in SERVICE_VARIABLES)
+        return reads_services[path]
+
+    _deselect(config, items, [item for item in items if uses_services(item)])
