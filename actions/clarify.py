@@ -20,6 +20,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from typing_extensions import override
 
 from actions.filing import answered_action, handle_deny
 from actions.runtime import resident_text
@@ -125,8 +126,8 @@ class ActionClarifyNeither(Action):
     :func:`actions.filing.handle_deny`.
     """
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_clarify_neither"
 
     async def run(
