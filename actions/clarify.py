@@ -25,7 +25,7 @@ from typing_extensions import override
 from actions.filing import answered_action, handle_deny
 from actions.runtime import resident_text
 from backend.categories import CategoryTable, default_table
-from backend.triage.core import TriageResult
+from backend.triage.result import TriageResult
 
 logger = logging.getLogger(__name__)
 
