@@ -20,6 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.rating import rating_in_words
 from actions.requests import triage_request
@@ -35,8 +36,8 @@ logger = logging.getLogger(__name__)
 class ActionAnswerAbuse(Action):
     """A calm answer to abuse, with the hotline; an angry message that tells something is answered as that."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_answer_abuse"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -20,11 +20,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from typing_extensions import override
 
 from actions.filing import answered_action, handle_deny
 from actions.runtime import resident_text
 from backend.categories import CategoryTable, default_table
-from backend.triage.core import TriageResult
+from backend.triage.result import TriageResult
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +126,8 @@ class ActionClarifyNeither(Action):
     :func:`actions.filing.handle_deny`.
     """
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_clarify_neither"
 
     async def run(

@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.runtime import resident_of, sessions
 from backend.services.residents import forget_phone
@@ -20,8 +21,8 @@ from backend.services.residents import forget_phone
 class ActionForgetPhone(Action):
     """Delete the phone the resident let the assistant keep."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_forget_phone"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -27,6 +27,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.runtime import resident_of, resident_text, sessions
 from backend.categories import CODES
@@ -153,8 +154,8 @@ def file_emergency(
 class ActionEmergency(Action):
     """Tell the resident whom to call, then file an immediate ticket."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

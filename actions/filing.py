@@ -20,6 +20,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.points import REDEEM_SLOT, redeem_chosen_item
 from actions.report_slots import NO_PHONE, REMEMBER, finished_events, start_events
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 class ActionSubmitReport(Action):
     """The form is complete: file the ticket (or follow the duplicate the resident chose)."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_submit_report"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -116,8 +117,8 @@ class ActionSubmitReport(Action):
 class ActionDeclineTicket(Action):
     """The resident does not want a ticket (or the category was wrong)."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_decline_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -161,8 +162,8 @@ def answers_a_redemption(tracker: Tracker) -> bool:
 class ActionHandleAffirm(Action):
     """Yes (是的 / 好的) right after an offer starts the report form; otherwise asks what else is needed."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_handle_affirm"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -179,8 +180,8 @@ class ActionHandleAffirm(Action):
 class ActionHandleDeny(Action):
     """No (不用了 / 不是) right after an offer declines it; otherwise asks what else is needed."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_handle_deny"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from typing_extensions import override
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ def time_of_day(now: datetime) -> str:
 class ActionGreet(Action):
     """Answer a greeting with 早上好 / 上午好 / … and what the assistant does."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_greet"
 
     async def run(

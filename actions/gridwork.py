@@ -26,6 +26,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.gridwork_notes import (  # noqa: F401 - the note form's actions, importable from here as before
     ActionAskGridNote,
@@ -68,8 +69,8 @@ def todo_line(row: Todo) -> str:
 class ActionGridCommand(Action):
     """Carry out a grid member's command, or refuse a resident politely."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_grid_command"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

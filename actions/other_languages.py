@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.runtime import resident_text
 from backend.human_contact import default_contact
@@ -36,8 +37,8 @@ def answer_language(text: str) -> str:
 class ActionAnswerOtherLanguage(Action):
     """Say, in the resident's language, that the assistant works in Chinese, and what to do."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_answer_other_language"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.report_slots import FORM
 from actions.runtime import resident_of, sessions
@@ -34,8 +35,8 @@ def photo_token(tracker: Tracker) -> str | None:
 class ActionReceivePhoto(Action):
     """Keep or attach the photo the resident sent."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_receive_photo"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -21,6 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.points_community import offer_community, question_text
 from actions.runtime import resident_of, resident_text, sessions
@@ -109,8 +110,8 @@ class ActionPointsBalance(Action):
     community's top ten this month, names masked as on the notice board.
     """
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return BALANCE
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -151,8 +152,8 @@ def answer_history(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
 class ActionPointsHistory(Action):
     """积分怎么来的 / 为什么少了20分: the entries with dates and reasons, or the one asked about."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_points_history"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -177,8 +178,8 @@ def answer_rules(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
 class ActionPointsRules(Action):
     """积分怎么挣: every rule with its points, monthly cap and who records it."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_points_rules"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -217,8 +218,8 @@ def answer_catalogue(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
 class ActionPointsCatalogue(Action):
     """能换什么: what the resident can afford now, and what needs more points."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return CATALOGUE
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -229,8 +230,8 @@ class ActionPointsCatalogue(Action):
 class ActionPointsRedeem(Action):
     """我要换一袋大米: check the item, the points and the stock, then ask for confirmation."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_points_redeem"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

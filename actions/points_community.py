@@ -30,6 +30,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.runtime import resident_of, resident_text, sessions
 from backend.errors import DomainError
@@ -161,8 +162,8 @@ def _answer_the_question(offer: dict[str, Any]) -> list[EventType]:
 class ActionPointsCommunityJoin(Action):
     """是 (or a community's button) while the question is open: register the resident, then answer their question."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_points_community_join"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -200,8 +201,8 @@ class ActionPointsCommunityJoin(Action):
 class ActionPointsCommunityDecline(Action):
     """不用 / 都不是 right after the question: change nothing, and answer the question as for anyone without one."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_points_community_decline"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

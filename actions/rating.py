@@ -23,6 +23,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.runtime import resident_of, resident_text, sessions
 from actions.ticket_status import is_status_question, status_question
@@ -168,8 +169,8 @@ def _entity(tracker: Tracker, name: str) -> str | None:
 class ActionRateTicket(Action):
     """Record the rating of a resolved ticket and say what happens next."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_rate_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -37,6 +37,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.report_confirm import check_confirm
 from actions.report_contact import check_phone, check_remember_phone
@@ -50,8 +51,8 @@ logger = logging.getLogger(__name__)
 class ActionStartReport(Action):
     """Start the report form ("登记工单") for the request just explained."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_start_report"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

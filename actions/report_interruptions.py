@@ -29,6 +29,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from typing_extensions import override
 
 from actions.points import answer_balance, answer_catalogue, answer_history, answer_rules
 from actions.ticket_status import answer_ticket_status
@@ -108,8 +109,8 @@ def answer_points(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
 class ActionFormPoints(Action):
     """A points question asked in the middle of the report form (rule in ``data/rules/report.yml``)."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_form_points"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:

@@ -16,6 +16,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from typing_extensions import override
 
 from actions import clarify, two_problems
 from actions.emergency import add_emergency_place
@@ -87,8 +88,8 @@ def _settled(table: CategoryTable, code: str, intent: str, text: str, scope: str
 class ActionTriageRequest(Action):
     """After a request intent: explain the category, or ask where the problem is."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_triage_request"
 
     async def run(
@@ -207,8 +208,8 @@ def place_for_offer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
 class ActionResolvePlace(Action):
     """The resident said where: derive the category and matter from the place."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_resolve_place"
 
     async def run(
@@ -254,8 +255,8 @@ async def resolve_place(
 class ActionCancelRequest(Action):
     """Forget the request in progress."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_cancel_request"
 
     async def run(
@@ -281,6 +282,6 @@ class ActionCancelReport(ActionCancelRequest):
     to end it in every rule it appears in.
     """
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_cancel_report"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from typing_extensions import override
 
 from actions.gridwork_query import member_answer
 from actions.runtime import resident_of, resident_text, sessions
@@ -65,8 +66,8 @@ def _when(moment: datetime) -> str:
 class ActionTicketStatus(Action):
     """List the resident's tickets, or show one with its timeline."""
 
+    @override
     def name(self) -> str:
-        """The action's name in the domain."""
         return "action_ticket_status"
 
     async def run(

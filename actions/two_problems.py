@@ -24,8 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.report_slots import start_events
 from actions.runtime import resident_text
 from backend.categories import Category, CategoryTable, default_table
-from backend.triage.core import TriageResult
 from backend.triage.place import topic_of
+from backend.triage.result import TriageResult
 
 logger = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
         if url.database and url.database != ":memory:":
             # SQLAlchemy 1.4 opens a new connection for every session on a SQLite file (NullPool), and
-            # each one runs the pragmas below; kept connections saved ~5 % of the web app's time under
-            # load (make bench). WAL lets pooled connections of several processes share the file.
+            # each one runs the pragmas below; kept connections save that work (docs/benchmark.md).
+            # WAL lets pooled connections of several processes share the file.
             kwargs.setdefault("poolclass", QueuePool)
     engine = create_engine(url, future=True, **kwargs)
     event.listen(engine, "connect", _mark_used)
@@ -51,8 +51,7 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
 
 # A pooled connection idle longer than this is tested before use (a server
 # restart takes longer). SQLAlchemy's pool_pre_ping tested it at every
-# checkout: one more round trip per transaction, 2 of the web chat's ~12 per
-# message and ~5 % of its py-spy samples under the fixed load.
+# checkout: one more round trip per transaction (docs/benchmark.md).
 PING_AFTER_IDLE_SECONDS = 1.0
 _LAST_USED = "santong_last_used"
 

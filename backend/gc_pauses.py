@@ -4,11 +4,8 @@ CPython's cyclic collector occasionally runs a full (oldest-generation)
 collection, which walks every object tracked since the process started. A
 Rasa server holds several million of them once its model is loaded
 (TensorFlow, spaCy, the policies), so each full collection stopped the
-server's event loop for about half a second: under ``make bench``'s fixed
-load every message waiting on that server then waited that long too, about
-once a minute and a half per server (measured with ``gc.callbacks``: 515 ms
-and 511 ms for the two Rasa servers; the web app's took 104 ms, the action
-server's 76 ms).
+server's event loop for about half a second, and every message waiting on
+that server waited that long too (measured in docs/benchmark.md).
 
 Those objects live as long as the process, or as long as the model. After
 start-up (and after each model load) :func:`freeze` collects once and moves

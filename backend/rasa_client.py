@@ -38,8 +38,8 @@ class RasaClient:
     """Send one resident message to Rasa and return the bot's messages.
 
     aiohttp, not httpx: every message of every channel passes here, and an
-    httpx request cost about a millisecond more CPU than aiohttp's (a fifth
-    of the web app's CPU under ``make bench``'s load). Connections come
+    httpx request cost noticeably more CPU than aiohttp's (docs/benchmark.md).
+    Connections come
     from the running event loop's pool, the one Rasa's own calls to the
     action server use (:func:`backend.connection_pool.connection_pool`).
 

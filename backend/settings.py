@@ -2,9 +2,10 @@
 
 Every entry point (web app, worker, launcher, command line, action server,
 Telegram bridge) calls :func:`load_settings` once at start-up and passes the
-result down; nothing else in the project reads ``os.environ``. The table
-:data:`VARIABLES` is the single list of variables: ``.env.example`` and the
-configuration table of docs/operations.md are checked against it by the tests.
+result down; nothing else in the project reads ``os.environ``. The variables
+are listed in :mod:`backend.settings_variables` and each value is checked by
+:mod:`backend.settings_checks`; :class:`ConfigError`, which
+:func:`load_settings` raises, is imported from here.
 
 Secrets (``SECRET_KEY``, ``RASA_TOKEN``) have no default here. ``make run``
 generates local ones into ``var/secrets.env`` on first run; a production
@@ -14,169 +15,27 @@ message naming the variable.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable the project reads.
-
-    Attributes:
-        name: the variable's name.
-        default: the value used when it is unset; ``None`` means required.
-        secret: whether the value must never be logged or committed.
-        help: one line for ``.env.example`` and docs/operations.md.
-    """
-
-    name: str
-    default: str | None
-    help: str
-    secret: bool = False
-
-
-VARIABLES: tuple[Variable, ...] = (
-    Variable("DATABASE_URL", "sqlite:///var/santong.db", "backend database (any SQLAlchemy URL)"),
-    Variable("SECRET_KEY", None, "signs the web chat cookie and console sessions", secret=True),
-    Variable("RASA_TOKEN", None, "token of Rasa's HTTP API (model swap, tracker reads)", secret=True),
-    Variable("RASA_HOST", "127.0.0.1", "interface the Rasa server listens on"),
-    Variable("RASA_PORT", "5005", "port of the Rasa server"),
-    Variable(
-        "RASA_URL",
-        "http://127.0.0.1:5005",
-        "where the backend and the bridge reach Rasa; several comma-separated: messages go to them in turn",
-    ),
-    Variable(
-        "RASA_SERVER_URLS",
-        "",
-        "every Rasa server a promoted model is swapped into, comma-separated (empty: RASA_URL only)",
-    ),
-    Variable("ACTIONS_HOST", "127.0.0.1", "interface the action server listens on"),
-    Variable("ACTIONS_PORT", "5055", "port of the action server"),
-    Variable("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook", "where Rasa reaches the action server"),
-    Variable("WEB_HOST", "127.0.0.1", "interface of the backend web app (chat page, console, API)"),
-    Variable("WEB_PORT", "8000", "port of the backend web app"),
-    Variable(
-        "TRACKER_STORE_URL",
-        "sqlite:///var/rasa_tracker.db",
-        "Rasa's tracker store (SQLAlchemy URL; postgresql://user:pass@host:5432/db in production)",
-    ),
-    Variable(
-        "REDIS_URL",
-        "",
-        "Redis for Rasa's lock store and the web app's rate limits, needed when several Rasa servers or web "
-        "processes share the load (redis://:password@host:6379/1); empty means both stay in one process's memory",
-    ),
-    Variable("MODEL_DIR", "models", "where trained Rasa models are kept"),
-    Variable("UPLOAD_DIR", "var/uploads", "where photos residents send are stored"),
-    Variable(
-        "VAR_DIR",
-        "var",
-        "folder of the local private state (SQLite databases, uploads, secrets); secrets init and db upgrade "
-        "make everything in it owner-only (0600 files, 0700 folders)",
-    ),
-    Variable(
-        "RATE_LIMIT_EXEMPT",
-        "",
-        "client addresses or networks the per-address chat limits (new visitors, messages, history) do not apply to, "
-        "comma-separated (e.g. 127.0.0.1 for a load test from this machine); each visitor is still limited",
-    ),
-    Variable(
-        "TRUSTED_PROXIES",
-        "",
-        "addresses or networks of the reverse proxies whose X-Forwarded-For / -Proto the web app believes, "
-        "comma-separated (e.g. 127.0.0.1 behind a local nginx); empty: forwarded headers are ignored",
-    ),
-    Variable("TELEGRAM_BOT_TOKEN", "", "Telegram bot token; the bridge starts only when it is set", secret=True),
-    Variable(
-        "TELEGRAM_API_URL",
-        "https://api.telegram.org/bot",
-        "Telegram Bot API base URL (a self-hosted Bot API server, or the tests' fake one)",
-    ),
-    Variable(
-        "TELEGRAM_WEBHOOK_URL",
-        "",
-        "public HTTPS URL Telegram posts updates to; empty means long polling (works behind NAT)",
-    ),
-    Variable(
-        "TELEGRAM_WEBHOOK_SECRET",
-        "",
-        "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (required with a webhook URL)",
-        secret=True,
-    ),
-    Variable("TELEGRAM_WEBHOOK_HOST", "127.0.0.1", "interface the bridge's webhook listener binds (behind a proxy)"),
-    Variable("TELEGRAM_WEBHOOK_PORT", "8443", "port of the bridge's webhook listener"),
-    Variable(
-        "CONVERSATION_RETENTION_DAYS",
-        "180",
-        "days a conversation is kept after its last message (Rasa's tracker store and the backend's copies)",
-    ),
-    Variable(
-        "OPEN311_API_KEYS",
-        "",
-        "Open311 clients allowed to file requests, comma-separated name:key pairs (empty: filing off, reading on)",
-        secret=True,
-    ),
-    Variable(
-        "RATE_LIMIT_PER_MINUTE",
-        "30",
-        "chat messages a visitor may send per minute after a burst of 20 (triage API and Open311 get 4x "
-        "per address, photos 1/3); 0 turns the limits off",
-    ),
-    Variable(
-        "VISITOR_IDLE_DAYS",
-        "90",
-        "days a web chat visitor stays the same resident without coming back; after that the cookie is a new visitor",
-    ),
-    Variable("SATISFACTION_DEFAULT_DAYS", "3", "days after 办结 without a rating before a ticket closes as 默认满意"),
-    Variable(
-        "REVIEW_CONFIDENCE_THRESHOLD",
-        "0.6",
-        "a resident message the NLU was less sure of than this goes to the console's review queue",
-    ),
-    Variable(
-        "RASA_PATCHES_OFF",
-        "",
-        "Rasa patches to leave out, comma-separated names (docs/architecture.md), or all: stock Rasa, still masked",
-    ),
-    Variable(
-        "REVIEW_NLU_FILE", "data/nlu/review.yml", "NLU file the console's review queue writes labelled examples to"
-    ),
-    Variable(
-        "REALDEV_DIR",
-        "../shared/realdev",
-        "folder of real labelled messages make evaluate scores when it exists (evaluation only, never copied)",
-    ),
-    Variable("LOG_LEVEL", "INFO", "logging level of every process"),
-    Variable(
-        "MAX_BODY_BYTES",
-        "65536",
-        "largest request body the web app reads (JSON APIs, forms); bigger ones get 413 before they are read "
-        "(photo uploads have their own limit, the photo size limit)",
-    ),
-    Variable(
-        "WORKER_HEARTBEAT_FILE",
-        "var/worker.heartbeat",
-        "file the worker touches every round and /healthz reads (on storage the web processes share)",
-    ),
-    Variable(
-        "WORKER_HEARTBEAT_STALE_SECONDS",
-        "60",
-        "seconds without a worker heartbeat before /healthz reports the worker down (503)",
-    ),
+from backend.settings_checks import (
+    ConfigError,
+    api_keys,
+    fraction,
+    networks,
+    port,
+    positive,
+    read,
+    webhook_secret,
+    whole,
 )
+from backend.settings_variables import VARIABLES
 
-_BY_NAME = {v.name: v for v in VARIABLES}
+__all__ = ["PROJECT_ROOT", "ConfigError", "Settings", "load_settings", "unset_secrets"]
 
-
-class ConfigError(RuntimeError):
-    """A required variable is missing or a value is malformed."""
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -270,106 +129,6 @@ def _sqlite_under_root(url: str) -> str:
     return url
 
 
-def _port(env: Mapping[str, str], name: str) -> int:
-    raw = _value(env, name)
-    try:
-        port = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} 不是端口号 / is not a port number") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"{name}={port} 超出端口范围 / is out of the port range 1-65535")
-    return port
-
-
-def _webhook_secret(env: Mapping[str, str]) -> str:
-    """The webhook secret: required with a webhook URL, and only characters Telegram accepts."""
-    url, secret = _value(env, "TELEGRAM_WEBHOOK_URL"), _value(env, "TELEGRAM_WEBHOOK_SECRET")
-    if url and not url.startswith("https://"):
-        raise ConfigError("TELEGRAM_WEBHOOK_URL 必须是 https:// 地址 / must be an https:// URL")
-    if url and not secret:
-        raise ConfigError("设置了 TELEGRAM_WEBHOOK_URL 就必须设置 TELEGRAM_WEBHOOK_SECRET / a webhook needs a secret")
-    if secret and not (16 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
-        raise ConfigError("TELEGRAM_WEBHOOK_SECRET 须为 16–256 个字母、数字、_ 或 - / 16-256 of A-Z a-z 0-9 _ -")
-    return secret
-
-
-def _positive(env: Mapping[str, str], name: str) -> int:
-    raw = _value(env, name)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"{name}={raw!r} 应是正整数 / must be a positive whole number")
-    return int(raw)
-
-
-def _whole(env: Mapping[str, str], name: str) -> int:
-    raw = _value(env, name)
-    if not raw.isdigit():
-        raise ConfigError(f"{name}={raw!r} 应是 0 或正整数 / must be 0 or a positive whole number")
-    return int(raw)
-
-
-def _fraction(env: Mapping[str, str], name: str) -> float:
-    raw = _value(env, name)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name}={raw!r} 应是 0 到 1 之间的数 / must be a number from 0 to 1")
-    return value
-
-
-_CLIENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
-_API_KEY = re.compile(r"[A-Za-z0-9_.~+/=-]{16,256}")
-
-
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """``10.0.0.0/8,127.0.0.1`` → ("10.0.0.0/8", "127.0.0.1"), each checked to be an address or a network."""
-    networks = tuple(item.strip() for item in _value(env, name).split(",") if item.strip())
-    for item in networks:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ConfigError(f"{name}: {item!r} 不是地址或网段 / is not an address or network") from None
-    return networks
-
-
-def _api_keys(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
-    """``name:key,name:key`` → ((name, key), ...).
-
-    The name is who filed (it becomes part of the resident's channel
-    identity), so it is short and plain; a key shorter than 16 characters is
-    refused because a guessable key would let anyone file tickets.
-    """
-    pairs: list[tuple[str, str]] = []
-    for item in _value(env, name).split(","):
-        if not item.strip():
-            continue
-        client, sep, key = item.strip().partition(":")
-        if not sep or not _CLIENT_NAME.fullmatch(client) or not _API_KEY.fullmatch(key):
-            raise ConfigError(
-                f"{name} 的每一项应为 名称:密钥（名称 1–32 个字母数字，密钥至少 16 个字符）"
-                " / each item must be name:key (name 1-32 of A-Z a-z 0-9 _ . -, key 16+ characters)"
-            )
-        if client in {c for c, _ in pairs}:
-            raise ConfigError(f"{name} 里的名称 {client} 重复了 / client name {client} appears twice")
-        pairs.append((client, key))
-    return tuple(pairs)
-
-
-def _value(env: Mapping[str, str], name: str) -> str:
-    var = _BY_NAME[name]
-    value = env.get(name)
-    if value is None or (value == "" and var.default is None):
-        if var.default is None:
-            raise ConfigError(
-                f"缺少必需的环境变量 {name} / required environment variable {name} is not set "
-                f"({var.help}). `make run` generates local secrets into var/secrets.env; "
-                "a deployment must set it."
-            )
-        return var.default
-    return value
-
-
 def unset_secrets(also_set: Mapping[str, str] | None = None) -> list[str]:
     """Required secrets set neither in the environment nor in ``also_set``."""
     return [
@@ -394,48 +153,48 @@ def load_settings(env: Mapping[str, str] | None = None, *, require_secrets: bool
     if not require_secrets:
         env = {"SECRET_KEY": "-", "RASA_TOKEN": "-", **env}
     return Settings(
-        database_url=_sqlite_under_root(_value(env, "DATABASE_URL")),
-        secret_key=_value(env, "SECRET_KEY"),
-        rasa_token=_value(env, "RASA_TOKEN"),
-        rasa_host=_value(env, "RASA_HOST"),
-        rasa_port=_port(env, "RASA_PORT"),
-        rasa_url=_value(env, "RASA_URL").rstrip("/"),
+        database_url=_sqlite_under_root(read(env, "DATABASE_URL")),
+        secret_key=read(env, "SECRET_KEY"),
+        rasa_token=read(env, "RASA_TOKEN"),
+        rasa_host=read(env, "RASA_HOST"),
+        rasa_port=port(env, "RASA_PORT"),
+        rasa_url=read(env, "RASA_URL").rstrip("/"),
         rasa_server_urls=tuple(
             url.strip().rstrip("/")
-            for url in (_value(env, "RASA_SERVER_URLS") or _value(env, "RASA_URL")).split(",")
+            for url in (read(env, "RASA_SERVER_URLS") or read(env, "RASA_URL")).split(",")
             if url.strip()
         ),
-        actions_host=_value(env, "ACTIONS_HOST"),
-        actions_port=_port(env, "ACTIONS_PORT"),
-        action_endpoint_url=_value(env, "ACTION_ENDPOINT_URL"),
-        web_host=_value(env, "WEB_HOST"),
-        web_port=_port(env, "WEB_PORT"),
-        tracker_store_url=_sqlite_under_root(_value(env, "TRACKER_STORE_URL")),
-        redis_url=_value(env, "REDIS_URL"),
-        model_dir=_under_root(_value(env, "MODEL_DIR")),
-        upload_dir=_under_root(_value(env, "UPLOAD_DIR")),
-        telegram_bot_token=_value(env, "TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=_value(env, "TELEGRAM_API_URL"),
-        telegram_webhook_url=_value(env, "TELEGRAM_WEBHOOK_URL"),
-        telegram_webhook_secret=_webhook_secret(env),
-        telegram_webhook_host=_value(env, "TELEGRAM_WEBHOOK_HOST"),
-        telegram_webhook_port=_port(env, "TELEGRAM_WEBHOOK_PORT"),
-        satisfaction_default_days=_positive(env, "SATISFACTION_DEFAULT_DAYS"),
-        rate_limit_per_minute=_whole(env, "RATE_LIMIT_PER_MINUTE"),
-        conversation_retention_days=_positive(env, "CONVERSATION_RETENTION_DAYS"),
-        log_level=_value(env, "LOG_LEVEL").upper(),
-        review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
+        actions_host=read(env, "ACTIONS_HOST"),
+        actions_port=port(env, "ACTIONS_PORT"),
+        action_endpoint_url=read(env, "ACTION_ENDPOINT_URL"),
+        web_host=read(env, "WEB_HOST"),
+        web_port=port(env, "WEB_PORT"),
+        tracker_store_url=_sqlite_under_root(read(env, "TRACKER_STORE_URL")),
+        redis_url=read(env, "REDIS_URL"),
+        model_dir=_under_root(read(env, "MODEL_DIR")),
+        upload_dir=_under_root(read(env, "UPLOAD_DIR")),
+        telegram_bot_token=read(env, "TELEGRAM_BOT_TOKEN"),
+        telegram_api_url=read(env, "TELEGRAM_API_URL"),
+        telegram_webhook_url=read(env, "TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_secret=webhook_secret(env),
+        telegram_webhook_host=read(env, "TELEGRAM_WEBHOOK_HOST"),
+        telegram_webhook_port=port(env, "TELEGRAM_WEBHOOK_PORT"),
+        satisfaction_default_days=positive(env, "SATISFACTION_DEFAULT_DAYS"),
+        rate_limit_per_minute=whole(env, "RATE_LIMIT_PER_MINUTE"),
+        conversation_retention_days=positive(env, "CONVERSATION_RETENTION_DAYS"),
+        log_level=read(env, "LOG_LEVEL").upper(),
+        review_confidence_threshold=fraction(env, "REVIEW_CONFIDENCE_THRESHOLD"),
         rasa_patches_off=tuple(
-            name.strip().lower() for name in _value(env, "RASA_PATCHES_OFF").split(",") if name.strip()
+            name.strip().lower() for name in read(env, "RASA_PATCHES_OFF").split(",") if name.strip()
         ),
-        review_nlu_file=_under_root(_value(env, "REVIEW_NLU_FILE")),
-        realdev_dir=_under_root(_value(env, "REALDEV_DIR")).resolve(),
-        open311_api_keys=_api_keys(env, "OPEN311_API_KEYS"),
-        max_body_bytes=_positive(env, "MAX_BODY_BYTES"),
-        worker_heartbeat_file=_under_root(_value(env, "WORKER_HEARTBEAT_FILE")),
-        worker_heartbeat_stale_seconds=_positive(env, "WORKER_HEARTBEAT_STALE_SECONDS"),
-        visitor_idle_days=_positive(env, "VISITOR_IDLE_DAYS"),
-        var_dir=_under_root(_value(env, "VAR_DIR")),
-        trusted_proxies=tuple(p.strip() for p in _value(env, "TRUSTED_PROXIES").split(",") if p.strip()),
-        rate_limit_exempt=_networks(env, "RATE_LIMIT_EXEMPT"),
+        review_nlu_file=_under_root(read(env, "REVIEW_NLU_FILE")),
+        realdev_dir=_under_root(read(env, "REALDEV_DIR")).resolve(),
+        open311_api_keys=api_keys(env, "OPEN311_API_KEYS"),
+        max_body_bytes=positive(env, "MAX_BODY_BYTES"),
+        worker_heartbeat_file=_under_root(read(env, "WORKER_HEARTBEAT_FILE")),
+        worker_heartbeat_stale_seconds=positive(env, "WORKER_HEARTBEAT_STALE_SECONDS"),
+        visitor_idle_days=positive(env, "VISITOR_IDLE_DAYS"),
+        var_dir=_under_root(read(env, "VAR_DIR")),
+        trusted_proxies=tuple(p.strip() for p in read(env, "TRUSTED_PROXIES").split(",") if p.strip()),
+        rate_limit_exempt=networks(env, "RATE_LIMIT_EXEMPT"),
     )

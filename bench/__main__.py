@@ -34,15 +34,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.conversation import (
-    BareRasa,
-    Channel,
-    Telegram,
-    TelegramInbox,
-    WebChat,
-    bare_conversation,
-    report_conversation,
-)
+from bench.channels import BareRasa, Channel, Telegram, TelegramInbox, WebChat
+from bench.conversation import bare_conversation, report_conversation
 from bench.figures import Samples, latency_line, p95_by_window, percentile, tail_by_step, verdict
 from bench.load import Burst, burst, knee, ramp, residents
 from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, start_stack

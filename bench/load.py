@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bench.conversation import Channel
+from bench.channels import Channel
 from bench.figures import Samples
 
 Conversation = Callable[[Channel, Samples, random.Random, float], Awaitable[bool]]

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from backend.settings import PROJECT_ROOT, VARIABLES
+from backend.settings import PROJECT_ROOT
+from backend.settings_variables import VARIABLES
 
 SHAPES = {
     "Telegram bot token": re.compile(r"\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b"),

@@ -1,7 +1,7 @@
 """Rasa's SQL tracker store, reading and writing a conversation with fewer queries and less ORM work.
 
-Under ``make bench`` a quarter of the Rasa server's CPU went to its SQL
-tracker store (py-spy). Per message Rasa 3.6's ``SQLTrackerStore``:
+Rasa's SQL tracker store was the largest part of a Rasa server's CPU under
+load (profiles in docs/benchmark.md). Per message Rasa 3.6's ``SQLTrackerStore``:
 
 - reads the conversation as ORM objects, then decodes each row's JSON;
 - before saving, runs a ``COUNT`` over the same conversation again to find

@@ -16,7 +16,7 @@ from backend.models.base import utcnow
 from backend.services.upsert import upsert
 
 # Built once: every action looks the resident up first, and building the
-# statement and its cache key was repeated on every call (make bench).
+# statement and its cache key on every call showed in the profiles (docs/benchmark.md).
 _BY_IDENTITY = select(Resident).where(
     Resident.channel == bindparam("channel"), Resident.sender_id == bindparam("sender")
 )

@@ -114,7 +114,7 @@ def escalate_overdue(
     # Runs every minute. Only tickets old enough to have outstayed their level's limit can be late (a ticket
     # reached its level no earlier than it was filed), so only those are read, their timelines in one query,
     # not one per ticket. Reading every open ticket each minute made the worker's memory grow with the
-    # number of open tickets (make bench's soak: +25 % in ten minutes).
+    # number of open tickets (docs/benchmark.md).
     candidates = [
         (Ticket.escalation_level == level) & (Ticket.created_at <= now - limit)
         for level, limit in limits.items()

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
+from backend.triage.core import NOTHING_TO_CLASSIFY, triage
+from backend.triage.result import TriageResult
 from backend.triage.several import PROBLEMS, Problem, find_problems, problems_worth_looking_for
 from backend.triage.text import classification_text
 

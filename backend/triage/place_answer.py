@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import logging
 
-from backend.triage.entities import extract
+from backend.triage.entities import PlaceNames, extract
 from backend.triage.place import names_a_road, says_not_estate
 
 logger = logging.getLogger(__name__)
 
 
-def has_place(text: str) -> bool:
-    """Whether a message names a place the registry could resolve (estate, road, place or building)."""
-    found = extract(text)
+def has_place(text: str, names: PlaceNames | None = None) -> bool:
+    """Whether a message names a place the registry could resolve (estate, road, place or building).
+
+    Args:
+        text: the message.
+        names: registry place names (the project's when omitted).
+    """
+    found = extract(text, names)
     return any(found.get(key) for key in ("estate", "road", "place", "building"))
 
 

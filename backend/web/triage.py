@@ -15,7 +15,8 @@ from pydantic import BaseModel, StrictStr
 
 from backend import messages
 from backend.rasa_client import RasaUnavailable
-from backend.triage.core import NOTHING_TO_CLASSIFY, TriageResult, triage
+from backend.triage.core import NOTHING_TO_CLASSIFY, triage
+from backend.triage.result import TriageResult
 from backend.triage.text import classification_text
 from backend.web.deps import Rasa
 from backend.web.errors import NOT_JSON, TOO_FAST, problem

@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from backend.settings import PROJECT_ROOT, VARIABLES, ConfigError, load_settings
+from backend.settings import PROJECT_ROOT, ConfigError, load_settings
+from backend.settings_variables import VARIABLES
 
 BASE = {"SECRET_KEY": "k", "RASA_TOKEN": "t"}
 

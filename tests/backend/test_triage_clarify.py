@@ -6,7 +6,9 @@ import yaml
 
 from backend.categories import default_table
 from backend.settings import PROJECT_ROOT
-from backend.triage.core import LOW_CONFIDENCE, triage, two_choices
+from backend.triage.core import triage
+from backend.triage.result import LOW_CONFIDENCE
+from backend.triage.two_categories import two_choices
 
 
 def parse(ranking: list[tuple[str, float]]) -> dict:

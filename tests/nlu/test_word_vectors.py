@@ -13,7 +13,8 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from backend.rasa_ext.nlu_word_vectors import WordVectorFeaturizer, WordVectors
+from backend.rasa_ext.nlu_word_vectors import WordVectorFeaturizer
+from backend.rasa_ext.word_vectors import WordVectors
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "nlu"
 CONFIG = {"dimensions": 40, "window": 5, "min_count": 2, "characters": True}

@@ -4,8 +4,8 @@ Rasa 3.6's ``EndpointConfig.request`` opens a new ``aiohttp.ClientSession``
 for every call, so every custom action (two or three per message while a
 resident fills in the report form) pays for a new TCP connection on both
 sides and the session's set-up and tear-down; and it encodes the whole
-conversation it sends with the standard library's ``json.dumps``. Under
-``make bench`` these were about 10 % of the Rasa server's CPU (py-spy).
+conversation it sends with the standard library's ``json.dumps``; both
+showed in the Rasa server's profiles (docs/benchmark.md).
 
 :func:`endpoint_session` is ``EndpointConfig.session`` with two changes:
 

@@ -6,9 +6,10 @@
    and for every earlier turn the policies' dialogue states are built from.
    A ``Slot`` has no copy method of its own, so ``copy.copy`` goes through
    the pickle protocol (``__reduce_ex__(4)``, then ``copyreg.__newobj__``
-   and a state dict): 59 µs per tracker on this machine. :func:`slot_copy`
+   and a state dict), the slow way. :func:`slot_copy`
    does what that path does for a plain object (a new instance of the same
-   class whose ``__dict__`` holds the same values) directly: 21 µs. A slot
+   class whose ``__dict__`` holds the same values) directly, about three
+   times faster (docs/benchmark.md). A slot
    class that customises pickling (``__reduce_ex__``, ``__reduce__``,
    ``__getstate__``, ``__setstate__`` or non-empty ``__slots__``) is
    copied the pickle way, as before.
@@ -17,8 +18,7 @@
    MemoizationPolicy and the form action pass deep copies of the parse,
    the events and the dialogue states to ``structlogger.debug(...)``;
    Python builds them before the call whether or not a debug line is
-   written (py-spy under ``make bench``: 1.6 % of a Rasa server's samples
-   in the processor's alone, 7 % of RulePolicy's). Each of these modules'
+   written (measured in docs/benchmark.md). Each of these modules'
    ``copy`` is replaced by a :class:`LogArgumentCopy`, whose ``deepcopy``
    hands back the object itself when that module's logger is structlog's
    filtering logger for a level above DEBUG (as Rasa configures it for an

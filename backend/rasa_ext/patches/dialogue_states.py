@@ -6,8 +6,8 @@ TED) on the same tracker, and each asks it for its past states:
 first event to build one state per turn. For a typical message that
 was nine replays where four differ (rules and TED ignore
 rule-only turns, memoization does not, and the tracker grows between the
-message's predictions); the replays were about 13 % of the Rasa server's
-CPU under ``make bench`` (py-spy).
+message's predictions); the replays were a large share of the Rasa
+server's CPU (measured in docs/benchmark.md).
 
 :func:`past_states` keeps the answer on the tracker itself, per set of
 arguments, and hands out a fresh copy of it while the tracker still holds

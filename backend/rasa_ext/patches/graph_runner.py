@@ -6,11 +6,9 @@ That method works out the part of the graph the targets need
 (``minimal_graph_schema``, a recursive walk that builds lists), builds a
 dask graph of it, and hands it to ``dask.get``, dask's synchronous
 scheduler, which orders the tasks, tracks their states and runs them one
-after the other in this thread. Under ``make bench``'s fixed load that
-bookkeeping was about a tenth of a Rasa server's busy time (py-spy,
-2026-12-04: 23 % of the runner's samples outside the components, 3 ms
-of CPU per message over both servers), for a graph that is the same on
-every call.
+after the other in this thread. That bookkeeping, for a graph that is the
+same on every call, was a tenth of a Rasa server's busy time under load
+(measured in docs/benchmark.md).
 
 :func:`run` does what ``dask.get`` did with what it was given: the order in
 which the nodes can run (each after the nodes it needs) is worked out once

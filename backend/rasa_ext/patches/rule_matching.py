@@ -6,8 +6,8 @@ first, it keeps the rules whose state that many turns back fits the
 turn's state. A rule is stored as a JSON string; for each rule and turn
 Rasa takes its (cached) parsed states, builds a reversed copy of the list,
 and compares the rule state with the turn's, turning every list value
-back into a tuple as it goes. Under ``make bench``'s fixed load that was
-6.6 % of a Rasa server's busy time (py-spy, 2026-12-04).
+back into a tuple as it goes, a visible share of a Rasa server's busy
+time under load (measured in docs/benchmark.md).
 
 Here each rule is prepared once per policy: its states reversed, and
 each state reduced to the checks Rasa's ``_does_rule_match_state`` makes
