@@ -20,13 +20,15 @@ def test_every_patch_is_listed_once_in_installation_order() -> None:
 
 def test_the_setting_leaves_out_one_or_all_and_refuses_a_typo() -> None:
     assert patches.enabled() == list(patches.PATCHES)
-    assert "ted_cache" not in [p.name for p in patches.enabled(["ted_cache"])]
-    assert len(patches.enabled([" TED_cache ", ""])) == len(patches.PATCHES) - 1
+    assert "payload_parse" not in [p.name for p in patches.enabled(["payload_parse"])]
+    assert len(patches.enabled([" Payload_Parse ", ""])) == len(patches.PATCHES) - 1
     assert patches.enabled(["all"]) == []
-    with pytest.raises(patches.UnknownPatch, match="ted_cash"):
-        patches.enabled(["ted_cash"])
-    settings = load_settings({"SECRET_KEY": "x", "RASA_TOKEN": "y", "RASA_PATCHES_OFF": "ted_cache, several_problems"})
-    assert settings.rasa_patches_off == ("ted_cache", "several_problems")
+    with pytest.raises(patches.UnknownPatch, match="payload_pars"):
+        patches.enabled(["payload_pars"])
+    settings = load_settings(
+        {"SECRET_KEY": "x", "RASA_TOKEN": "y", "RASA_PATCHES_OFF": "payload_parse, several_problems"}
+    )
+    assert settings.rasa_patches_off == ("payload_parse", "several_problems")
     assert load_settings({"SECRET_KEY": "x", "RASA_TOKEN": "y"}).rasa_patches_off == ()
 
 
@@ -38,13 +40,13 @@ def test_another_rasa_version_refuses_to_start_naming_the_patch() -> None:
     assert patches.install(off=["all"], rasa_version="3.7.0") == []
 
 
-def _ted_patched(off: str) -> bool:
+def _event_lookup_patched(off: str) -> bool:
     code = (
         "from backend.rasa_ext import patches; from backend.settings import load_settings;"
         "patches.install(load_settings(require_secrets=False).rasa_patches_off);"
-        "from rasa.core.policies.ted_policy import TEDPolicy;"
+        "from rasa.shared.core.events import Event;"
         "from backend.rasa_ext.patches import speedups;"
-        "print(TEDPolicy.predict_action_probabilities is speedups.ted_predict)"
+        "print(Event.resolve_by_type is speedups.resolve_event_type)"
     )
     env = {**os.environ, "RASA_PATCHES_OFF": off}
     result = subprocess.run(
@@ -54,5 +56,5 @@ def _ted_patched(off: str) -> bool:
 
 
 def test_a_patch_left_out_keeps_rasa_s_own_method_in_a_fresh_process() -> None:
-    assert _ted_patched("") is True
-    assert _ted_patched("ted_cache") is False
+    assert _event_lookup_patched("") is True
+    assert _event_lookup_patched("event_lookup") is False

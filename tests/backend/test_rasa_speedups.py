@@ -187,65 +187,6 @@ def test_install_makes_rasa_read_events_through_the_table(monkeypatch):
     assert isinstance(event, UserUttered) and event.text == "电梯坏了"
 
 
-# --- TED's prediction cache ---------------------------------------------------------------
-
-SCRIPT = ["你好", "你是机器人吗", "三事分流是什么", "楼下垃圾好几天没人收", "/affirm", "谢谢", "你好", "我有多少积分"]
-
-
-def _ted_nodes(agent):
-    from rasa.core.policies.ted_policy import TEDPolicy
-
-    nodes = agent.processor.graph_runner._instantiated_nodes.values()
-    return [node for node in nodes if isinstance(node._component, TEDPolicy)]
-
-
-async def test_ted_answers_a_repeat_from_its_cache_exactly_as_its_model_does(agent, monkeypatch):
-    """Every TED prediction in real conversations, computed afresh and through the cache: the same answer."""
-    from rasa.core.policies.ted_policy import TEDPolicy
-
-    original = rasa_speedups._TED_ORIGINAL.get("predict", TEDPolicy.predict_action_probabilities)
-    monkeypatch.setitem(rasa_speedups._TED_ORIGINAL, "predict", original)
-    seen: list[tuple[bool, bool]] = []
-
-    def checked(self, tracker, domain, rule_only_data=None, precomputations=None, **kwargs):
-        fresh = original(self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations)
-        key = rasa_speedups.ted_states_key(self, tracker, domain, rule_only_data)
-        hit = key in rasa_speedups._ted_cache(self).entries
-        cached = rasa_speedups.ted_predict(self, tracker, domain, rule_only_data, precomputations, **kwargs)
-        same = (
-            cached.probabilities == fresh.probabilities
-            and cached.is_end_to_end_prediction == fresh.is_end_to_end_prediction
-            and cached.policy_name == fresh.policy_name
-            and cached.events == fresh.events
-        )
-        seen.append((hit, same))
-        return cached
-
-    for node in _ted_nodes(agent):  # a graph node keeps the method it was built with
-        monkeypatch.setattr(node, "_fn", checked)
-    for sender in ("first", "second", "third"):
-        for text in SCRIPT:
-            await agent.handle_text(text, sender_id=f"ted-cache-{sender}")
-    hits = [same for hit, same in seen if hit]
-    assert len(seen) > 2 * len(SCRIPT) and len(hits) > len(seen) / 2  # the second and third residents repeat the first
-    assert all(same for _, same in seen)
-
-
-async def test_a_cached_prediction_handed_out_and_changed_leaves_the_cache_as_it_was(agent):
-    from rasa.core.policies.ted_policy import TEDPolicy
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    rasa_speedups.install()
-    assert TEDPolicy.predict_action_probabilities is rasa_speedups.ted_predict
-    ted = next(node._component for node in _ted_nodes(agent))
-    tracker = DialogueStateTracker.from_events("ted-cache-copy", [], agent.domain.slots)
-    first = ted.predict_action_probabilities(tracker, agent.domain)
-    expected = list(first.probabilities)
-    first.probabilities[0] = 99.0
-    again = ted.predict_action_probabilities(tracker, agent.domain)
-    assert again.probabilities == expected and again is not first
-
-
 # --- buttons' payloads ------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ message is replaced here, in place (each module says what it replaces, why,
 and what it measured). The launcher (:mod:`backend.rasa_ext.launcher`)
 installs them into a Rasa server after the log masking, which needs none of
 them: the setting ``RASA_PATCHES_OFF`` names the ones to leave out
-(``ted_cache,several_problems``), or ``all`` for stock Rasa, still masked.
+(``payload_parse,several_problems``), or ``all`` for stock Rasa, still masked.
 
 The patches replace methods whose code they were written against, so with
 any other Rasa version the server refuses to start, naming the first patch
@@ -64,7 +64,6 @@ PATCHES: tuple[Patch, ...] = (
     Patch("action_result_check", "the action server's answers checked by a validator built once",
           _speedup("install_action_result_check")),
     Patch("event_lookup", "event classes found by name in a table", _speedup("install_event_lookup")),
-    Patch("ted_cache", "TED's predictions kept per dialogue states", _speedup("install_ted_cache")),
     Patch("payload_parse", "button payloads unpacked without the NLU pipeline", _speedup("install_payload_parse")),
     Patch("several_problems", "each part of a message that tells several problems parsed too (problems in the parse)",
           _module("several_problems")),

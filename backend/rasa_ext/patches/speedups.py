@@ -1,63 +1,32 @@
 """Work Rasa 3.6 repeats on every message for no result, done once instead (installed by the launcher).
 
-Four of them, found with py-spy while ``make bench`` loaded the stack:
+1. Rasa checks each answer of the action server with ``jsonschema.validate(result, schema)``,
+which first validates the large events schema itself against JSON Schema's meta-schema, every
+call. Here the schema is checked once and its validator kept; a valid answer is recognised by
+trying only the event shape its ``event`` name selects, and anything that check refuses goes
+through the full validator, so an invalid answer raises the same ``ValidationError`` as before.
 
-1. Rasa checks each answer of the action server against a JSON schema with
-``jsonschema.validate(result, schema)``; that function first validates the
-*schema itself* against JSON Schema's meta-schema, every call, and the
-events schema is large. ``make bench`` found it was about a quarter of
-the Rasa server's CPU time under load (py-spy). Here the same schema is
-checked once and its validator kept: every action answer is still
-validated against it, and an invalid one raises the same ``ValidationError``
-with the same message as before. Even so, each event was tried against all
-23 event shapes of the schema's ``oneOf`` (8 % of the server's time); a
-valid answer is now recognised by trying only the shape its ``event`` name
-selects, and anything that check refuses goes through the full validator.
+2. Every event read back from the tracker store finds its class by walking the whole ``Event``
+class tree. Here the names are looked up in a table built from the same walk, and the walk is
+repeated for a name not in it (a class imported later), so the answer is always the walk's.
 
-2. Every event read back from the tracker store finds its class by walking
-the whole ``Event`` class tree (``all_subclasses``) and comparing names:
-about 7 % of the server's time. Here the names are looked up in a table
-built from the same walk, and the walk is repeated when a name is not in
-it (an event class imported later), so the answer is always the walk's.
+3. A button's payload (``/affirm``, ``/inform_place{"place_scope": "home"}``) went through the
+whole NLU pipeline only for its last step, ``RegexMessageHandler``, to replace the result with
+what the payload says. A payload that step would accept is now unpacked by the same function,
+without the rest; anything else still goes through the whole pipeline. A test compares both
+for every button of the domain.
 
-3. TED, the dialogue policy, runs its TensorFlow model for every
-prediction (two or three per message): about a quarter of the server's
-busy time. Its answer is a function of the dialogue states it featurizes
-(the last five turns' intents, entities, slots, actions and active form,
-as the policy itself computes them), and those repeat: every resident who
-files a report walks the same form. The prediction is kept per states in
-a bounded cache and a repeat is answered from it. A prediction that could
-depend on more than the states is never cached: a policy trained on text
-(end-to-end stories) and one that returns events. The cache belongs to
-the loaded policy: a model swapped in (``PUT /model``) starts with none.
-
-4. A button's payload (``/affirm``, ``/inform_place{"place_scope": "home"}``)
-went through the whole NLU pipeline (spaCy, both featurizers, the
-classifier, the entity extractor: about 7 ms on two shared cores) only for
-the pipeline's last step, ``RegexMessageHandler``, to replace the result
-with the intent and entities written in the payload. A payload that step
-would accept (an intent of the domain, in its grammar) is now unpacked by
-the same function the step uses, without the rest; anything else (a text
-that merely starts with "/", an unknown intent) still goes through the
-whole pipeline. A test compares both for every button of the domain.
-
-A fifth, the dialogue states each policy works out again from the whole
-conversation, is in :mod:`backend.rasa_ext.patches.dialogue_states`, a sixth, dask's
-scheduling of the model's graph on every parse and prediction, in
-:mod:`backend.rasa_ext.patches.graph_runner`, the copies of slots and of debug-log
-arguments in :mod:`backend.rasa_ext.patches.copies`, and RulePolicy's rules read again
-for every turn in :mod:`backend.rasa_ext.patches.rule_matching`.
-
-Rasa 3.6.21 is the last open-source release, so this cannot be fixed
-upstream. Each replacement is a patch of its own in the list of
-:mod:`backend.rasa_ext.patches` (with its switch), installed by the launcher
-before Rasa starts; tests pin the behaviour each replaces.
+The companion modules hold the others: :mod:`~backend.rasa_ext.patches.dialogue_states` (the
+dialogue states worked out once per turn), :mod:`~backend.rasa_ext.patches.graph_runner`
+(the model's graph without dask), :mod:`~backend.rasa_ext.patches.copies` (slots and debug
+arguments not deep-copied) and :mod:`~backend.rasa_ext.patches.rule_matching` (RulePolicy's
+rules prepared once). What each saved is in docs/benchmark.md. Rasa 3.6.21 is the last
+open-source release, so this cannot be fixed upstream; each replacement is a patch of its own
+in :mod:`backend.rasa_ext.patches` (with its switch), and tests pin the behaviour it replaces.
 """
 
 from __future__ import annotations
 
-import copy
-from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -183,103 +152,6 @@ def resolve_event_type(type_name: str, default: Any = None) -> Any:
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
-TED_CACHE_SIZE = 2048  # dialogue states, about 2 KB each (the probabilities kept as one float64 array)
-_TED_ORIGINAL: dict[str, Any] = {}
-
-
-def _frozen(states: list[dict[str, dict[str, Any]]]) -> tuple[Any, ...]:
-    """The featurized turns as a hashable key (each state: sub-state name → its sorted items)."""
-    return tuple(tuple(sorted((name, tuple(sorted(sub.items()))) for name, sub in state.items())) for state in states)
-
-
-class _TedCache:
-    """One loaded TED policy's cache, and what never changes for that policy (decided once, not per call)."""
-
-    def __init__(self, policy: Any) -> None:
-        from rasa.core.policies.policy import SupportedData
-        from rasa.shared.nlu.constants import TEXT
-
-        # A TED trained on text also featurizes the user's text: its predictions are not cached.
-        self.cacheable = policy.model is not None and not policy.only_e2e and TEXT not in (policy.fake_features or {})
-        self.ml_only = policy.supported_data() == SupportedData.ML_DATA
-        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
-
-
-def _ted_cache(policy: Any) -> _TedCache:
-    cache = policy.__dict__.get("_santong_predictions")
-    if cache is None:
-        cache = policy.__dict__["_santong_predictions"] = _TedCache(policy)
-    return cache
-
-
-def ted_states_key(policy: Any, tracker: Any, domain: Any, rule_only_data: Any) -> tuple[Any, ...] | None:
-    """What TED's prediction for ``tracker`` depends on, or None when it may depend on more (the text).
-
-    The states are computed with the same arguments as TED's own
-    featurization (``Policy._featurize_for_prediction``).
-    """
-    cache = _ted_cache(policy)
-    if not cache.cacheable:
-        return None
-    states = policy.featurizer.prediction_states(
-        [tracker],
-        domain,
-        use_text_for_last_user_input=False,
-        ignore_rule_only_turns=cache.ml_only,
-        rule_only_data=rule_only_data,
-        ignore_action_unlikely_intent=cache.ml_only,
-    )
-    return _frozen(states[0])
-
-
-def _kept(prediction: Any) -> tuple[Any, Any]:
-    """A prediction as the cache holds it: its probabilities as a float64 array (the floats exactly), the rest."""
-    import numpy
-
-    template = copy.copy(prediction)
-    template.probabilities = []
-    return template, numpy.array(prediction.probabilities, dtype=numpy.float64)
-
-
-def _handed_out(kept: tuple[Any, Any]) -> Any:
-    """A copy for the caller: the ensemble may change what it is given, the cached one must not change."""
-    template, probabilities = kept
-    given = copy.copy(template)
-    given.probabilities = probabilities.tolist()
-    return given
-
-
-def ted_predict(
-    self: Any,
-    tracker: Any,
-    domain: Any,
-    rule_only_data: Any = None,
-    precomputations: Any = None,
-    **kwargs: Any,
-) -> Any:
-    """``TEDPolicy.predict_action_probabilities``, answered from the cache when the states were seen."""
-
-    def original() -> Any:
-        return _TED_ORIGINAL["predict"](
-            self, tracker, domain, rule_only_data=rule_only_data, precomputations=precomputations, **kwargs
-        )
-
-    key = ted_states_key(self, tracker, domain, rule_only_data)
-    if key is None:
-        return original()
-    entries = _ted_cache(self).entries
-    found = entries.get(key)
-    if found is not None:
-        entries.move_to_end(key)
-        return _handed_out(found)
-    prediction = original()
-    if not prediction.events and not prediction.optional_events:
-        entries[key] = _kept(prediction)
-        while len(entries) > TED_CACHE_SIZE:
-            entries.popitem(last=False)
-    return prediction
-
-
 _PARSE_ORIGINAL: dict[str, Any] = {}
 
 
@@ -332,17 +204,8 @@ def install_event_lookup() -> None:
     Event.resolve_by_type = staticmethod(resolve_event_type)
 
 
-def install_ted_cache() -> None:
-    """3. TED's prediction is kept per dialogue states and a repeat answered from it."""
-    from rasa.core.policies.ted_policy import TEDPolicy
-
-    if TEDPolicy.predict_action_probabilities is not ted_predict:
-        _TED_ORIGINAL["predict"] = TEDPolicy.predict_action_probabilities
-        TEDPolicy.predict_action_probabilities = ted_predict
-
-
 def install_payload_parse() -> None:
-    """4. A button's payload is unpacked without running the whole NLU pipeline."""
+    """3. A button's payload is unpacked without running the whole NLU pipeline."""
     from rasa.core.processor import MessageProcessor
 
     if MessageProcessor._parse_message_with_graph is not parse_message_with_graph:
@@ -351,10 +214,9 @@ def install_payload_parse() -> None:
 
 
 def install() -> None:
-    """Put in place the four replacements above and those of the four companion modules (all of them, as tests do)."""
+    """Put in place the three replacements above and those of the four companion modules (all of them, as tests do)."""
     install_action_result_check()
     install_event_lookup()
-    install_ted_cache()
     install_payload_parse()
     dialogue_states.install()
     graph_runner.install()
