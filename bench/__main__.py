@@ -185,6 +185,7 @@ async def _phases(
     if not ok:
         failed.append(f"throughput {best_web:.1f} msg/s, {ratio:.2f} × bare")
     empty = sum(s.samples.empty() for s in results["web"])
+    empties = [("saturation", sample) for stage in results["web"] for sample in stage.samples.items if sample.empty]
 
     # 2. fixed offered load
     on_telegram = round(args.residents * args.telegram_share)
@@ -210,6 +211,7 @@ async def _phases(
     if not ok:
         failed.append(f"p95 {p95:.0f} ms")
     empty += load.empty()
+    empties += [("fixed load", sample) for sample in load.items if sample.empty]
 
     # 3. bursts
     say(f"\n== 3. 连发 / a burst of 5 messages from one resident, {args.bursts} times per entry point ==")
@@ -237,6 +239,7 @@ async def _phases(
         minutes = p95_by_window(soak.of("web"), started, 60.0)
         say("  web p95 per minute (ms): " + " ".join(f"{p95:.0f}" for _, p95 in minutes))
         empty += soak.empty()
+        empties += [("soak", sample) for sample in soak.items if sample.empty]
         window = min(60.0, args.soak_seconds / 4)
         for name in watch.pids:
             first, last = watch.growth(name, started, ended, window)
@@ -261,6 +264,8 @@ async def _phases(
     say(f"\n空回答 / empty or missing answers through the stack: {empty} (target 0)   {verdict(empty == 0)}")
     if empty:
         failed.append(f"{empty} empty answers")
+        for phase, sample in empties:
+            say(f"  {phase}, step {sample.step}: {sample.said}")
     return failed
 
 

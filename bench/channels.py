@@ -32,6 +32,7 @@ class Answer:
     buttons: dict[str, str]
     latency_ms: float
     empty: bool
+    why: str = ""  # for an empty answer: what came back instead (an HTTP status, an error, the busy notice)
 
 
 class Channel(Protocol):
@@ -71,13 +72,17 @@ class WebChat:
         try:
             async with self.http.post(url, json={"text": text}, headers=headers) as response:
                 body = await response.json() if response.status == 200 else {"replies": []}
-        except (aiohttp.ClientError, asyncio.TimeoutError):
-            body = {"replies": []}
+                why = f"HTTP {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            body, why = {"replies": []}, f"{type(exc).__name__}: {exc}"
         replies = body.get("replies") or []
         if replies:
             self.after = max(int(r["id"]) for r in replies)
         parts = [{"text": r.get("text"), "buttons": r.get("buttons")} for r in replies]
-        return _answer(parts, started, None)
+        answer = _answer(parts, started, None)
+        if answer.empty:
+            answer.why = f"{why}, pending {body.get('pending')}, notice {body.get('notice')!r}"
+        return answer
 
     async def everything(self) -> str:
         """Every answer this visitor got, in the order they were stored (the page after a reload)."""

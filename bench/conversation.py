@@ -38,7 +38,8 @@ async def _step(channel: Channel, samples: Samples, step: str, text: str, wanted
     """Say ``text`` (step ``step``); the answer if it is one of ``wanted`` (any when empty), else None."""
     answer = await channel.say(text, wanted)
     fits = not answer.empty and (not wanted or any(w in answer.text or w in answer.buttons for w in wanted))
-    said = "" if fits else f"{channel.entry}: {text!r} → {answer.text[:80]!r}"
+    why = f" ({answer.why})" if answer.why else ""
+    said = "" if fits else f"{channel.entry}: {text!r} → {answer.text[:80]!r}{why}"
     samples.add(Sample(channel.entry, time.monotonic(), answer.latency_ms, answer.empty, not fits, said, step))
     return answer if fits else None
 

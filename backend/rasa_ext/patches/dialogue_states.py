@@ -1,12 +1,11 @@
 """A conversation's dialogue states worked out once per turn, not once per policy (installed with the speedups).
 
-To predict the next action Rasa 3.6 runs its policies (memoization, rules,
-TED) on the same tracker, and each asks it for its past states:
+To predict the next action Rasa 3.6 runs its policies (rules, memoization)
+on the same tracker, and each asks it for its past states:
 ``tracker.past_states(domain, …)`` replays the whole conversation from its
-first event to build one state per turn. For a typical message that
-was nine replays where four differ (rules and TED ignore
-rule-only turns, memoization does not, and the tracker grows between the
-message's predictions); the replays were a large share of the Rasa
+first event to build one state per turn, several times per message (the
+tracker grows between the message's predictions; rules ignore rule-only
+turns, memoization does not). The replays were a large share of the Rasa
 server's CPU (measured in docs/benchmark.md).
 
 :func:`past_states` keeps the answer on the tracker itself, per set of
