@@ -194,7 +194,8 @@ def cmd_retention(args: argparse.Namespace) -> int:
 def cmd_visitors_revoke(args: argparse.Namespace) -> int:
     """Revoke a resident's web chat cookies (a lost phone): each becomes a new visitor that sees none of it."""
     from backend.db import command_line_sessions
-    from backend.web.identity import REMEMBER_FOR, revoke_resident
+    from backend.web.identity import revoke_resident
+    from backend.web.visitor_memory import REMEMBER_FOR
 
     with command_line_sessions().begin() as session:
         count = revoke_resident(session=session, code=args.code)

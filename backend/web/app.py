@@ -25,6 +25,8 @@ from backend.rasa_client import RasaClient
 from backend.settings import Settings, load_settings
 from backend.web import (
     chat,
+    chat_history,
+    chat_photos,
     errors,
     health,
     middleware,
@@ -40,10 +42,16 @@ from backend.web.console import conversations as console_conversations
 from backend.web.console import model_versions as console_models
 from backend.web.console import points as console_points
 from backend.web.console import points_api as console_points_api
+from backend.web.console import points_api_catalogue as console_points_api_catalogue
+from backend.web.console import points_api_ranking as console_points_api_ranking
+from backend.web.console import points_api_residents as console_points_api_residents
+from backend.web.console import points_catalogue as console_points_catalogue
+from backend.web.console import points_ranking as console_points_ranking
 from backend.web.console import registry_and_audit as console
 from backend.web.console import registry_edits as console_registry
 from backend.web.console import review as console_review
 from backend.web.console import stats as console_stats
+from backend.web.console import ticket_page as console_ticket_page
 from backend.web.console import tickets as console_tickets
 
 logger = logging.getLogger(__name__)
@@ -93,13 +101,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(chat.router)
+    app.include_router(chat_photos.router)
+    app.include_router(chat_history.router)
     app.include_router(console_auth.router)
     app.include_router(console.router)
     app.include_router(console_tickets.router)
+    app.include_router(console_ticket_page.router)
     app.include_router(console_models.router)
     app.include_router(console_registry.router)
     app.include_router(console_points.router)
+    app.include_router(console_points_catalogue.router)
+    app.include_router(console_points_ranking.router)
     app.include_router(console_points_api.router)
+    app.include_router(console_points_api_residents.router)
+    app.include_router(console_points_api_catalogue.router)
+    app.include_router(console_points_api_ranking.router)
     app.include_router(console_stats.router)
     app.include_router(console_conversations.router)
     app.include_router(console_review.router)

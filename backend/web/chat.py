@@ -1,10 +1,11 @@
-"""The resident's web chat: the page at ``/`` and its JSON endpoints.
+"""The resident's web chat: the page at ``/`` and sending a message to it.
 
 The browser posts a message here; the backend stores it, forwards it to Rasa
 as the cookie's visitor, and returns the answers. When Rasa gives no answer
 (the action server is down, an action failed, Rasa restarts) the visitor is
 told the system is busy, the message stays pending, and the worker retries
-it; the page polls ``/api/chat/updates`` until the answers arrive.
+it; the page polls ``/api/chat/updates`` (:mod:`backend.web.chat_history`)
+until the answers arrive. Photos are :mod:`backend.web.chat_photos`.
 
 Who the visitor is comes from :mod:`backend.web.identity`: the page hands
 out a cookie (limited per client address), reads never create anything, and
@@ -15,28 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, StrictStr
-from sqlalchemy import select
-from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import messages
 from backend.errors import InvalidInput
-from backend.models.base import utcnow
-from backend.models.chat import PENDING, ChatReply
-from backend.photos import photo_message, photo_of, save_photo, shown_text
 from backend.services import chat as chat_service
-from backend.services.residents import find_resident, get_or_create_resident
-from backend.web.deps import AppSettings, Cookie, DbSession, Rasa, SenderLocks, Sessions, Templates, Visitor
+from backend.web.chat_replies import ChatUpdate, Reply, replies_after, update_of
+from backend.web.deps import Cookie, Rasa, SenderLocks, Sessions, Templates
 from backend.web.errors import NOT_JSON, STORE_DOWN, TOO_FAST, problem, refusal
-from backend.web.identity import VisitorCookie, lookup, new_token, rasa_sender, remember, resolve, set_cookie, start
+from backend.web.identity import lookup, rasa_sender, resolve, start
 from backend.web.rate_limits import limit, too_fast, wait_for
+from backend.web.visitor_cookie import VisitorCookie, new_token, set_cookie
+from backend.web.visitor_memory import remember
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +41,6 @@ router = APIRouter()
 CSRF_HEADER_VALUE = "santong"
 NOT_SAME_ORIGIN = problem("the X-Requested-With: santong header is missing (a cross-site request)")
 REFUSED_TEXT = refusal("an empty message or one over 2,000 characters, or an image that is not one (Chinese detail)")
-MAX_ID = 2**63 - 1
-_PAYLOAD = re.compile(r"^/\w+(\{.*\})?$", re.DOTALL)  # an intent payload as buttons send it
-EARLIER_REPLIES = 10  # answers read before the history's first message, for the title of a button pressed there
 
 
 class OutgoingText(BaseModel):
@@ -56,65 +49,7 @@ class OutgoingText(BaseModel):
     text: StrictStr  # not str: pydantic 1 would store {"text": 5} as the message "5"
 
 
-class Button(BaseModel):
-    """A quick-reply button: the title shown and the payload sent back."""
-
-    title: str
-    payload: str
-
-
-class Reply(BaseModel):
-    """One bot message as the page shows it."""
-
-    id: int
-    text: str | None = None
-    buttons: list[Button] = []
-    image: str | None = None
-
-
-class HistoryItem(BaseModel):
-    """A visitor's past message with the answers it got (or none yet); ``text`` is empty for a notification."""
-
-    text: str
-    pending: bool
-    replies: list[Reply]
-
-
-class ChatHistory(BaseModel):
-    """The end of the visitor's conversation, to restore the page after a reload."""
-
-    items: list[HistoryItem]
-    pending: int
-    notice: str | None = None
-
-
-class ChatUpdate(BaseModel):
-    """The answers the page has not shown yet, and whether any message still waits."""
-
-    replies: list[Reply]
-    pending: int
-    notice: str | None = None
-
-
-def _reply(row: ChatReply | Row[Any]) -> Reply:
-    """A stored reply (a row or a loaded one: both have ``id`` and ``payload``) as the page shows it."""
-    payload: dict[str, Any] = row.payload or {}
-    buttons = [
-        Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-        for b in payload.get("buttons") or []
-        if isinstance(b, dict)
-    ]
-    text = payload.get("text")
-    image = payload.get("image")
-    return Reply(
-        id=row.id,
-        text=str(text) if text is not None else None,
-        buttons=buttons,
-        image=str(image) if isinstance(image, str) else None,
-    )
-
-
-def _require_same_origin(x_requested_with: str | None) -> None:
+def require_same_origin(x_requested_with: str | None) -> None:
     """A custom header cannot be sent cross-site without CORS: a cheap CSRF guard."""
     if x_requested_with != CSRF_HEADER_VALUE:
         raise HTTPException(status_code=403, detail=messages.FORBIDDEN)
@@ -193,73 +128,12 @@ async def send_message(
     for this visitor is returned, so answers to earlier retried messages are
     not missed.
     """
-    _require_same_origin(x_requested_with)
+    require_same_origin(x_requested_with)
     visitor = await sending_visitor(request, jar, response)
-    return await _store_and_deliver(jar.sessions, locks, rasa, rasa_sender(visitor), body.text, after)
+    return await store_and_deliver(jar.sessions, locks, rasa, rasa_sender(visitor), body.text, after)
 
 
-@router.post(
-    "/api/chat/photos",
-    response_model=ChatUpdate,
-    tags=["chat"],
-    responses={403: NOT_SAME_ORIGIN, 422: REFUSED_TEXT, 429: TOO_FAST, 503: STORE_DOWN},
-    dependencies=[Depends(limit("photos", "chat_address"))],
-)
-async def send_photo(
-    request: Request,
-    response: Response,
-    jar: Cookie,
-    rasa: Rasa,
-    locks: SenderLocks,
-    settings: AppSettings,
-    after: int = 0,
-    x_requested_with: str | None = Header(default=None),
-) -> ChatUpdate:
-    """A photo from the visitor (the image bytes as the request body).
-
-    The image is checked and stored first; the conversation then receives
-    only its token, as the visitor, so the photo joins the report in
-    progress or the visitor's latest open ticket.
-    """
-    _require_same_origin(x_requested_with)
-    visitor = await sending_visitor(request, jar, response)
-    data = await request.body()
-    try:
-        with jar.sessions.begin() as session:
-            resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
-            photo = save_photo(
-                session=session,
-                resident=resident,
-                data=data,
-                upload_dir=settings.upload_dir,
-                now=utcnow(),
-            )
-            token = str(photo.token)
-    except InvalidInput as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from None
-    return await _store_and_deliver(jar.sessions, locks, rasa, rasa_sender(visitor), photo_message(token), after)
-
-
-@router.get(
-    "/api/photos/{token}",
-    tags=["chat"],
-    response_class=FileResponse,
-    responses={200: {"content": {"image/*": {}}}, 404: problem("not one of the visitor's photos")},
-)
-def get_photo(token: str, visitor: Visitor, session: DbSession, settings: AppSettings) -> FileResponse:
-    """One of the visitor's own photos; anyone else's is "not found", like a missing one."""
-    if visitor is None:
-        raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
-    resident = find_resident(session=session, channel="web", sender_id=visitor)
-    photo = photo_of(session=session, resident=resident, token=token) if resident is not None else None
-    if photo is None:
-        raise HTTPException(status_code=404, detail=messages.PHOTO_NOT_FOUND)
-    path = settings.upload_dir / str(photo.path)
-    content_type = str(photo.content_type)
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
-
-
-async def _store_and_deliver(
+async def store_and_deliver(
     sessions: Sessions, locks: SenderLocks, rasa: Rasa, sender: str, text: str, after: int
 ) -> ChatUpdate:
     """Keep the message first (nothing is lost), then forward this sender's pending messages in order.
@@ -275,7 +149,7 @@ async def _store_and_deliver(
         lock = locks[sender] = asyncio.Lock()  # held by the waiting requests; dropped after the last
 
     def read(session: Session) -> list[Reply]:
-        return _replies(session, sender, after)
+        return replies_after(session, sender, after)
 
     try:
         if lock.locked():
@@ -290,95 +164,4 @@ async def _store_and_deliver(
             )
     except InvalidInput as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-    return _update(report.read if report.read is not None else [], report.pending)
-
-
-def _reader(jar: VisitorCookie, response: Response) -> str | None:
-    """The reading visitor's stable id (their record kept up to date), or ``None``: nothing is created."""
-    found = lookup(jar, response)
-    return found.visitor if found is not None else None
-
-
-@router.get("/api/chat/updates", response_model=ChatUpdate, tags=["chat"])
-def updates(response: Response, jar: Cookie, sessions: Sessions, after: int = 0) -> ChatUpdate:
-    """Replies newer than ``after`` for this visitor, and how many messages still wait."""
-    visitor = _reader(jar, response)
-    if visitor is None:
-        return ChatUpdate(replies=[], pending=0)
-    sender = rasa_sender(visitor)
-    with sessions() as session:
-        pending = len(chat_service.pending_messages(session=session, sender=sender))
-        replies = _replies(session, sender, after)
-    return _update(replies, pending)
-
-
-@router.get(
-    "/api/chat/history",
-    response_model=ChatHistory,
-    tags=["chat"],
-    responses={429: TOO_FAST},
-    dependencies=[Depends(limit("history"))],
-)
-def history(response: Response, jar: Cookie, sessions: Sessions) -> ChatHistory:
-    """The visitor's recent conversation, so a reload shows where they were."""
-    visitor = _reader(jar, response)
-    if visitor is None:
-        return ChatHistory(items=[], pending=0)
-    sender = rasa_sender(visitor)
-    with sessions() as session:
-        rows = chat_service.recent_history(session=session, sender=sender)
-        first = next((m for m, _ in rows if m is not None), None)
-        titles = _earlier_titles(session, sender, first.created_at) if first is not None else {}
-        items = []
-        for m, replies in rows:
-            shown = [_reply(r) for r in replies]
-            items.append(
-                HistoryItem(
-                    text=_as_pressed(m.text, titles) if m is not None else "",
-                    pending=m is not None and m.status == PENDING,
-                    replies=shown,
-                )
-            )
-            titles.update({b.payload: b.title for reply in shown for b in reply.buttons})
-    pending = sum(1 for i in items if i.pending)
-    return ChatHistory(items=items, pending=pending, notice=messages.BUSY if pending else None)
-
-
-def _as_pressed(text: str, titles: dict[str, str]) -> str:
-    """A stored message as the resident saw it when sending: a pressed button by its title, a photo as [照片].
-
-    The chat stores what was sent (a button's payload such as
-    ``/points_catalogue``); the page showed the button's title, so a reload
-    shows it again, from the buttons answered before the message.
-    """
-    if text in titles:
-        return titles[text]
-    shown = shown_text(text)
-    if shown == text and _PAYLOAD.match(text):
-        return messages.BUTTON_PRESSED  # a button of an answer older than the history: never the raw payload
-    return shown
-
-
-def _earlier_titles(session: Session, sender: str, before: Any) -> dict[str, str]:
-    """Button payload → title from the sender's last answers before the history starts (the first press's buttons)."""
-    rows = session.scalars(
-        select(ChatReply)
-        .where(ChatReply.sender == sender, ChatReply.created_at < before)
-        .order_by(ChatReply.id.desc())
-        .limit(EARLIER_REPLIES)
-    ).all()
-    titles: dict[str, str] = {}
-    for row in reversed(rows):
-        titles.update({b.payload: b.title for b in _reply(row).buttons})
-    return titles
-
-
-def _replies(session: Session, sender: str, after: int) -> list[Reply]:
-    # Clamped to the database's integer range: a cursor of 2**63 or more was a 500.
-    rows = chat_service.replies_since(session=session, sender=sender, after_id=min(max(0, after), MAX_ID))
-    return [_reply(r) for r in rows]
-
-
-def _update(replies: list[Reply], pending: int) -> ChatUpdate:
-    """What the page is sent: the new replies, and the busy notice while a message still waits."""
-    return ChatUpdate(replies=replies, pending=pending, notice=messages.BUSY if pending else None)
+    return update_of(report.read if report.read is not None else [], report.pending)

@@ -41,7 +41,10 @@ from backend.models.base import utcnow
 from backend.rasa_client import RasaClient
 from backend.settings import Settings
 from backend.web import identity
-from backend.web.rate_limits import Limiter, login_limiter
+from backend.web.limiters import Limiter
+from backend.web.rate_limits import login_limiter
+from backend.web.visitor_cookie import VisitorCookie
+from backend.web.visitor_memory import Remembered
 
 logger = logging.getLogger(__name__)
 
@@ -125,19 +128,19 @@ async def get_visitor_clock(request: Request) -> Callable[[], datetime]:
 VisitorClock = Annotated[Callable[[], datetime], Depends(get_visitor_clock)]
 
 
-def _remembered(request: Request) -> identity.Remembered:
+def _remembered(request: Request) -> Remembered:
     state = request.app.state
-    remembered: identity.Remembered | None = getattr(state, "visitor_cookies", None)
+    remembered: Remembered | None = getattr(state, "visitor_cookies", None)
     if remembered is None:
-        remembered = state.visitor_cookies = identity.Remembered()
+        remembered = state.visitor_cookies = Remembered()
     return remembered
 
 
 async def get_visitor_cookie(
     request: Request, sessions: Sessions, settings: AppSettings, now: VisitorClock
-) -> identity.VisitorCookie:
+) -> VisitorCookie:
     """The request's visitor cookie, with what reading it takes (nothing is looked up yet)."""
-    return identity.VisitorCookie(
+    return VisitorCookie(
         request=request,
         sessions=sessions,
         secret_key=settings.secret_key,
@@ -147,7 +150,7 @@ async def get_visitor_cookie(
     )
 
 
-Cookie = Annotated[identity.VisitorCookie, Depends(get_visitor_cookie)]
+Cookie = Annotated[VisitorCookie, Depends(get_visitor_cookie)]
 
 
 def get_visitor(cookie: Cookie) -> str | None:

@@ -15,8 +15,8 @@ server-side record (:class:`~backend.models.VisitorSession`), not the cookie.
   visitor; the token before stays valid until the browser shows the new one,
   and a few minutes more for requests already on their way.
 - A cookie found good is remembered by the web process for
-  :data:`REMEMBER_FOR`, so a message or a poll costs no extra query: a
-  revocation takes effect within that time.
+  :data:`~backend.web.visitor_memory.REMEMBER_FOR`, so a message or a poll
+  costs no extra query: a revocation takes effect within that time.
 - The cookie of the old format (the visitor id itself, signed, no record) is
   still accepted for the visitor it names until that visitor's record is
   revoked, idle, or its browser has taken up the new cookie; the first
@@ -28,35 +28,25 @@ Forged, tampered, revoked and expired cookies are ignored, never trusted.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
-import threading
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
-from fastapi import Request, Response
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from fastapi import Response
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from backend.models import Resident, VisitorSession
 from backend.models.base import utcnow
 from backend.services.residents import get_or_create_resident
+from backend.web.visitor_cookie import Visitor, VisitorCookie, hash_token, new_token, read_cookie, set_cookie
+from backend.web.visitor_memory import recall, remember
 
 logger = logging.getLogger(__name__)
 
-COOKIE = "sst_visitor"
-SALT = "web-visitor-session"
-LEGACY_SALT = "web-visitor"  # the format before visitor records: the visitor id itself, signed
 ROTATE_AFTER = timedelta(days=1)
 ROTATION_GRACE = timedelta(minutes=10)
 SEEN_EVERY = timedelta(hours=1)  # last_seen_at is written at most this often per visitor
-REMEMBER_FOR = timedelta(seconds=30)
-MAX_REMEMBERED = 50_000
 
 _BY_TOKEN = select(VisitorSession).where(
     or_(VisitorSession.token_hash == bindparam("hash"), VisitorSession.previous_token_hash == bindparam("hash"))
@@ -64,121 +54,6 @@ _BY_TOKEN = select(VisitorSession).where(
 _BY_VISITOR = (
     select(VisitorSession).where(VisitorSession.visitor == bindparam("visitor")).order_by(VisitorSession.id.desc())
 )
-
-
-@dataclass(frozen=True)
-class Visitor:
-    """Who a request's cookie names.
-
-    ``visitor`` is the stable id (Rasa's ``web:<visitor>``); it is ``None``
-    for a cookie from the page whose holder has not sent anything yet.
-    ``record`` is the :class:`VisitorSession` id once there is one.
-    """
-
-    visitor: str | None
-    record: int | None = None
-    resident_id: int | None = None
-    token: str | None = None  # a new-format cookie's token
-    legacy: bool = False
-
-
-@dataclass(frozen=True)
-class _Cookie:
-    token: str | None
-    issued: datetime | None
-    legacy_visitor: str | None
-
-
-class Remembered:
-    """Cookies found good lately, by key, with when to look again (least recently used forgotten first).
-
-    One per web app (:mod:`backend.web.deps` keeps it on the app).
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[str, tuple[Visitor, datetime]] = OrderedDict()
-
-
-@dataclass(frozen=True)
-class VisitorCookie:
-    """A request's visitor cookie with what reading it takes (given to routes by :mod:`backend.web.deps`).
-
-    ``now`` is the app's clock (tests move it); ``remembered`` the app's
-    memory of cookies found good lately.
-    """
-
-    request: Request
-    sessions: sessionmaker[Session]
-    secret_key: str
-    idle_days: int
-    now: Callable[[], datetime]
-    remembered: Remembered
-
-    @property
-    def idle(self) -> timedelta:
-        """How long a record may go unused before its cookie is refused."""
-        return timedelta(days=self.idle_days)
-
-
-def new_token() -> str:
-    """A new random cookie token (192 bits)."""
-    return secrets.token_urlsafe(24)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
-
-
-def mint_cookie(secret_key: str, token: str | None = None) -> str:
-    """A cookie value for ``token`` (a new random one when ``None``), as the chat page issues it.
-
-    For tools that act as a browser (the benchmark, end-to-end tests): the
-    visitor's record is created by its first message.
-    """
-    return _serializer(secret_key).dumps(token or new_token())
-
-
-def _read_cookie(request: Request, secret_key: str) -> _Cookie | None:
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        return None
-    try:
-        token, issued = _serializer(secret_key).loads(raw, return_timestamp=True)
-        if isinstance(token, str) and token:
-            return _Cookie(token=token, issued=issued, legacy_visitor=None)
-        return None
-    except BadSignature:
-        pass
-    try:
-        visitor = URLSafeSerializer(secret_key, salt=LEGACY_SALT).loads(raw)
-    except BadSignature:
-        return None
-    return _Cookie(token=None, issued=None, legacy_visitor=visitor) if isinstance(visitor, str) and visitor else None
-
-
-def cookie_key(request: Request, secret_key: str) -> str | None:
-    """The cookie's signed token (or old-format visitor id), checked by signature only: a rate-limit key."""
-    cookie = _read_cookie(request, secret_key)
-    if cookie is None:
-        return None
-    return f"token:{cookie.token}" if cookie.token else f"legacy:{cookie.legacy_visitor}"
-
-
-def set_cookie(jar: VisitorCookie, response: Response, token: str) -> None:
-    """Give the browser ``token``'s cookie, kept as long as a visitor may stay idle."""
-    response.set_cookie(
-        COOKIE,
-        mint_cookie(jar.secret_key, token),
-        max_age=int(jar.idle.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=jar.request.url.scheme == "https",
-    )
 
 
 def _alive(row: VisitorSession, now: datetime, idle: timedelta) -> bool:
@@ -195,7 +70,7 @@ def resolve(
     response, and the previous token or the old-format cookie retired once
     the browser shows the new one. Without one nothing is written.
     """
-    cookie = _read_cookie(jar.request, jar.secret_key)
+    cookie = read_cookie(jar.request, jar.secret_key)
     if cookie is None:
         return None
     now = now or jar.now()
@@ -203,7 +78,7 @@ def resolve(
     if cookie.token is None:
         return _resolve_legacy(session, str(cookie.legacy_visitor), now, idle)
     token = cookie.token
-    presented = _hash(token)
+    presented = hash_token(token)
     rows = session.scalars(_BY_TOKEN, {"hash": presented}).all()
     if not rows:  # a cookie from the page, its holder has sent nothing yet
         issued = cookie.issued
@@ -255,7 +130,7 @@ def _keep_up(
             update(VisitorSession)
             .where(VisitorSession.id == row.id, VisitorSession.token_hash == row.token_hash)
             .values(
-                token_hash=_hash(token),
+                token_hash=hash_token(token),
                 previous_token_hash=presented,
                 previous_expires_at=None,
                 token_issued_at=now,
@@ -299,7 +174,7 @@ def start(jar: VisitorCookie, response: Response, session: Session, found: Visit
     resident = get_or_create_resident(session=session, channel="web", sender_id=visitor)
     row = VisitorSession(
         visitor=visitor,
-        token_hash=_hash(token),
+        token_hash=hash_token(token),
         resident_id=resident.id,
         legacy=legacy,
         created_at=now,
@@ -309,41 +184,6 @@ def start(jar: VisitorCookie, response: Response, session: Session, found: Visit
     session.add(row)
     session.flush()
     return Visitor(visitor=visitor, record=row.id, resident_id=resident.id, token=token, legacy=legacy)
-
-
-def _memory_key(jar: VisitorCookie) -> str | None:
-    cookie = _read_cookie(jar.request, jar.secret_key)
-    if cookie is None:
-        return None
-    return _hash(cookie.token) if cookie.token else f"legacy:{cookie.legacy_visitor}"
-
-
-def recall(jar: VisitorCookie) -> Visitor | None:
-    """The visitor this cookie was found to be in the last :data:`REMEMBER_FOR`, else ``None`` (look it up)."""
-    key = _memory_key(jar)
-    if key is None:
-        return None
-    remembered = jar.remembered
-    with remembered.lock:
-        entry = remembered.entries.get(key)
-    if entry is None or jar.now() >= entry[1]:
-        return None
-    return entry[0]
-
-
-def remember(jar: VisitorCookie, found: Visitor | None) -> None:
-    """Keep a visitor with a record and a resident for :data:`REMEMBER_FOR` (others are looked up each time)."""
-    key = _memory_key(jar)
-    if key is None or found is None or found.record is None or found.resident_id is None:
-        return
-    if found.token is not None and key != _hash(found.token):
-        return
-    remembered = jar.remembered
-    with remembered.lock:
-        remembered.entries.pop(key, None)
-        remembered.entries[key] = (found, jar.now() + REMEMBER_FOR)
-        while len(remembered.entries) > MAX_REMEMBERED:
-            remembered.entries.popitem(last=False)
 
 
 def lookup(jar: VisitorCookie, response: Response | None = None) -> Visitor | None:
@@ -383,7 +223,7 @@ def revoke_resident(*, session: Session, code: str, now: datetime | None = None)
             rows = [
                 VisitorSession(
                     visitor=resident.sender_id,
-                    token_hash=_hash(new_token()),  # a token no browser holds
+                    token_hash=hash_token(new_token()),  # a token no browser holds
                     resident_id=resident.id,
                     legacy=False,
                     created_at=now,

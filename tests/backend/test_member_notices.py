@@ -22,7 +22,7 @@ from backend.models import Ticket
 from backend.services.residents import get_or_create_resident
 from backend.tickets.service import add_place, create_ticket
 from backend.web.app import create_app
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from tests.factories import file_ticket
 from tests.news import news, text_of
 

@@ -29,7 +29,7 @@ from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT
 from backend.tickets.service import follow, note_progress, transition
 from backend.web.app import create_app
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from bot.outgoing import senders_with_due_replies
 from tests.conftest import TEST_DATABASE_URL, empty_postgres
 from tests.factories import file_ticket

@@ -18,7 +18,8 @@ from backend.models import ChatMessage
 from backend.rasa_client import RasaClient
 from backend.settings import ConfigError, load_settings
 from backend.web.app import create_app
-from backend.web.rate_limits import LoopRedis, SenderLimiter, SharedSenderLimiter, limit
+from backend.web.limiters import LoopRedis, SenderLimiter, SharedSenderLimiter
+from backend.web.rate_limits import limit
 from tests.rasa_stub import RasaStub
 
 
@@ -124,7 +125,7 @@ async def test_after_a_redis_failure_it_is_not_asked_again_for_a_while(monkeypat
             raise redis.exceptions.TimeoutError("timed out")
 
     now = [100.0]
-    monkeypatch.setattr("backend.web.rate_limits.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("backend.web.limiters.time.monotonic", lambda: now[0])
     limiter = SharedSenderLimiter(Unreachable(), scope="chat", per_minute=6, burst=1)
     assert [await limiter.take("visitor:a") for _ in range(5)] == [0.0] * 5 and Unreachable.calls == 1
     now[0] += 5.1

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from backend.models.chat import ANSWERED, PENDING, ChatMessage
 from backend.rasa_client import RasaClient
 from backend.web.app import create_app
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}

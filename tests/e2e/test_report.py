@@ -14,7 +14,7 @@ import httpx
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from tests.e2e.stack import Stack, say, texts
 
 pytestmark = pytest.mark.e2e

@@ -31,7 +31,7 @@ from backend.rasa_client import RasaClient
 from backend.services.chat import clean_text
 from backend.tickets.service import MAX_DESCRIPTION
 from backend.triage.text import classification_text
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from tests.console_client import console_app, login
 from tests.factories import file_ticket
 from tests.property.strategies import HOSTILE, TRICKY_TEXT

@@ -31,7 +31,7 @@ from backend.rasa_client import RasaClient
 from backend.services.residents import get_or_create_resident
 from backend.settings import PROJECT_ROOT, load_settings
 from backend.web.app import create_app
-from backend.web.identity import COOKIE
+from backend.web.visitor_cookie import COOKIE
 from tests.rasa_stub import RasaStub
 
 HEADERS = {"X-Requested-With": "santong"}
