@@ -28,8 +28,8 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.console.conversations import TrackerUnavailable, read_only_engine
 from backend.console.review_queue import scan
+from backend.console.tracker_access import TrackerUnavailable, read_only_engine
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.rasa_client import RasaClient
