@@ -27,9 +27,10 @@ from actions.points_community import offer_community, question_text
 from actions.runtime import resident_of, resident_text, sessions
 from backend.dates import day
 from backend.errors import DomainError
-from backend.points.ledger import balance, entry_for_change, history
+from backend.points.ledger import balance
 from backend.points.ranking import monthly_ranking, rank_of, this_month, title_of
 from backend.points.resident_views import community_of, earning_rules, redeemed_item
+from backend.points.statement import entry_for_change, history
 from backend.points.supermarket import catalogue, find_item, redeem
 from backend.triage.entities import to_int
 

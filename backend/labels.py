@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 
 from backend.categories import default_table
-from backend.console.conversations import CHANNELS
+from backend.console.senders import CHANNELS
 from backend.models.accounts import ROLE_NAMES
 from backend.models.review import REASONS, STATUSES
 from backend.tickets.escalation import LEVEL_NAMES

@@ -28,13 +28,14 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.console.conversations import TrackerUnavailable, read_only_engine
 from backend.console.review_queue import scan
+from backend.console.tracker_access import TrackerUnavailable, read_only_engine
 from backend.db import make_engine, make_session_factory
 from backend.models.base import utcnow
 from backend.rasa_client import RasaClient
 from backend.retention import Purged, purge_backend, purge_tracker_store
 from backend.services import chat as chat_service
+from backend.services.chat_leases import senders_with_due_messages
 from backend.settings import PROJECT_ROOT, Settings
 from backend.tickets.escalation import escalate_overdue
 from backend.tickets.satisfaction import close_unrated
@@ -122,7 +123,7 @@ def review_round(*, sessions: sessionmaker[Session], settings: Settings) -> int:
 async def retry_round(*, sessions: sessionmaker[Session], rasa: RasaClient) -> int:
     """One pass over every visitor with a due message; returns messages answered."""
     with sessions() as session:
-        senders = chat_service.senders_with_due_messages(session=session, grace=FRESH_GRACE)
+        senders = senders_with_due_messages(session=session, grace=FRESH_GRACE)
     answered = 0
     for sender in senders:
         report = await chat_service.deliver_pending(sessions=sessions, sender=sender, forward=rasa.send)

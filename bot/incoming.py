@@ -38,6 +38,7 @@ from backend.models.telegram import ANSWERED_HERE, IGNORED, INGESTED, RECEIVED, 
 from backend.photos import MAX_BYTES, photo_message, save_photo
 from backend.queues import owners_with_due_head
 from backend.services import chat as chat_service
+from backend.services.chat_replies import new_reply
 from backend.services.residents import get_or_create_resident
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def users_with_due_updates(*, session: Session, now: datetime | None = None, lim
 
 def _answer_here(session: Session, row: TelegramUpdate, text: str, now: datetime) -> None:
     row.status = ANSWERED_HERE
-    session.add(chat_service.new_reply(sender=f"telegram:{row.user_id}", payload={"text": text}, now=now))
+    session.add(new_reply(sender=f"telegram:{row.user_id}", payload={"text": text}, now=now))
 
 
 def _to_message(session: Session, row: TelegramUpdate, text: str, now: datetime) -> None:

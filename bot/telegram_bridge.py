@@ -46,6 +46,7 @@ from telegram.request import HTTPXRequest
 from backend.db import make_engine, make_session_factory
 from backend.rasa_client import RasaClient
 from backend.services import chat as chat_service
+from backend.services.chat_leases import senders_with_due_messages
 from backend.settings import Settings
 from bot.incoming import ingest, read_update, store_update, users_with_due_updates
 from bot.outgoing import retry_seconds, send_due, senders_with_due_replies
@@ -157,7 +158,7 @@ class Bridge:
         """Start the worker of every user with something due; returns how many."""
         with self.sessions() as session:
             users = set(users_with_due_updates(session=session))
-            senders = chat_service.senders_with_due_messages(session=session, prefix="telegram:")
+            senders = senders_with_due_messages(session=session, prefix="telegram:")
             senders += senders_with_due_replies(session=session)
         users.update(int(s.split(":", 1)[1]) for s in senders)
         for user_id in users:

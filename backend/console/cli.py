@@ -65,7 +65,7 @@ def cmd_disable(args: argparse.Namespace) -> int:
 
 def cmd_unlock(args: argparse.Namespace) -> int:
     """Lift a username's login lock and forget its failures."""
-    from backend.console.accounts import unlock
+    from backend.console.login_lockout import unlock
 
     try:
         who = getpass.getuser()

@@ -1,150 +1,30 @@
 """Reading Rasa's SQL tracker store for the console: conversations, transcripts, exports.
 
-The store belongs to Rasa; the console only reads it, through an engine of
-its own that cannot write (SQLite opened with ``mode=ro``, PostgreSQL with
-``default_transaction_read_only``). Rasa is not imported: its ``events``
-table is described here and each event's JSON is parsed by hand. A
-conversation is one sender id (``web:<visitor>``, ``telegram:<chat id>``;
-the channel is the prefix). Every text leaves this module masked
+The store is read through the engine of :mod:`backend.console.tracker_access`,
+which cannot write; resident messages are parsed by
+:mod:`backend.console.user_events` and senders shown through
+:mod:`backend.console.senders`. Every text leaves this module masked
 (:func:`backend.privacy.mask_text`); only the search looks at the real text.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.engine import Connection, Engine, create_engine, make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import Engine
 
 from backend.categories import DISTRICT_TZ
+from backend.console.senders import shown_sender, split_sender
+from backend.console.tracker_access import reading
+from backend.console.user_events import FALLBACK_ACTION, FALLBACK_INTENT, moment, parse_user
 from backend.privacy import mask_text
 from backend.tracker_events import EVENTS
-
-FALLBACK_INTENT = "nlu_fallback"
-FALLBACK_ACTION = "action_default_fallback"
-CHANNELS = {"web": "网页", "telegram": "Telegram", "rest": "其他"}
-
-
-class TrackerUnavailable(Exception):
-    """The tracker store cannot be read (not created yet, or unreachable)."""
-
-
-@lru_cache(maxsize=8)
-def read_only_engine(url: str) -> Engine:
-    """An engine on the tracker store that cannot write (one per URL and process)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = parsed.database or ""
-        if not path or path == ":memory:":
-            raise TrackerUnavailable("对话记录库没有配置成文件。")
-        return create_engine(
-            f"sqlite:///file:{quote(path)}?mode=ro&uri=true",
-            future=True,
-            connect_args={"check_same_thread": False, "timeout": 15},
-        )
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            parsed,
-            future=True,
-            pool_pre_ping=True,
-            connect_args={"options": "-c default_transaction_read_only=on"},
-        )
-    raise TrackerUnavailable(f"不支持这种对话记录库：{parsed.get_backend_name()}")
-
-
-def split_sender(sender: str) -> tuple[str, str]:
-    """Channel and channel id of a sender id, as the action server splits it (no prefix: ``rest``)."""
-    channel, _, rest = sender.partition(":")
-    if not rest:
-        return "rest", sender
-    return channel[:16], rest
-
-
-def shown_sender(sender: str) -> str:
-    """The sender id as pages show it: a Telegram chat id is a person's, so only its last 4 digits."""
-    channel, rest = split_sender(sender)
-    if channel == "telegram":
-        return f"telegram:{'*' * max(0, len(rest) - 4)}{rest[-4:]}"
-    return mask_text(sender)
-
-
-# Who a conversation is with, by channel, as pages name them (with a number that tells conversations apart).
-SENDER_KINDS = {"web": "网页访客", "telegram": "Telegram 用户", "rest": "其他渠道访客"}
-
-
-def sender_label(sender: str) -> str:
-    """A conversation as pages name it: 网页访客 #482193, Telegram 用户 #031775.
-
-    The number is derived from the whole sender id (six digits of its
-    SHA-256), so it tells conversations apart and stays the same on every
-    page, without showing any part of a chat id or reading like a masked
-    phone number. Exports keep :func:`shown_sender`.
-    """
-    channel, _ = split_sender(sender)
-    number = int(hashlib.sha256(sender.encode("utf-8")).hexdigest()[:8], 16) % 1_000_000
-    return f"{SENDER_KINDS.get(channel, SENDER_KINDS['rest'])} #{number:06d}"
-
-
-def moment(timestamp: float | None) -> datetime:
-    """A tracker timestamp (seconds since the epoch) as an aware UTC time."""
-    return datetime.fromtimestamp(timestamp or 0.0, timezone.utc)
-
-
-@dataclass(frozen=True)
-class Said:
-    """What the NLU made of one resident message."""
-
-    text: str
-    intent: str | None
-    confidence: float | None
-    guess: str | None  # the classifier's best real intent (under a fallback, what it would have said)
-    guess_confidence: float | None
-
-    @property
-    def command(self) -> bool:
-        """A button press or a channel's own message (``/intent{...}``), not words to learn from."""
-        return self.text.startswith("/")
-
-    @property
-    def fallback(self) -> bool:
-        """The NLU gave up on it (``nlu_fallback``)."""
-        return self.intent == FALLBACK_INTENT
-
-    def low(self, threshold: float) -> bool:
-        """Understood, but with less confidence than ``threshold``."""
-        return not self.command and not self.fallback and self.confidence is not None and self.confidence < threshold
-
-
-def parse_user(data: str | None) -> Said:
-    """The text and intents of a user event's JSON."""
-    try:
-        event = json.loads(data or "{}")
-    except ValueError:
-        event = {}
-    parse = event.get("parse_data") or {}
-    intent = parse.get("intent") or {}
-    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") and r.get("name") != FALLBACK_INTENT]
-    best = ranking[0] if ranking else (intent if intent.get("name") != FALLBACK_INTENT else {})
-    return Said(
-        text=str(event.get("text") or ""),
-        intent=intent.get("name"),
-        confidence=_number(intent.get("confidence")),
-        guess=best.get("name"),
-        guess_confidence=_number(best.get("confidence")),
-    )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 @dataclass
@@ -331,16 +211,6 @@ def _bot_turn(event_id: int, timestamp: float | None, data: str | None) -> Turn:
     )  # fmt: skip
 
 
-def user_event(engine: Engine, sender: str, event_id: int) -> tuple[datetime, Said] | None:
-    """One resident message by its event id (and its conversation), or None."""
-    query = select(EVENTS.c.timestamp, EVENTS.c.data).where(
-        EVENTS.c.id == event_id, EVENTS.c.sender_id == sender, EVENTS.c.type_name == "user"
-    )
-    with reading(engine) as connection:
-        row = connection.execute(query).first()
-    return None if row is None else (moment(row[0]), parse_user(row[1]))
-
-
 def export_rows(
     engine: Engine,
     filters: Filters,
@@ -374,29 +244,3 @@ def export_rows(
         if not more:
             return
         page += 1
-
-
-@contextmanager
-def reading(engine: Engine) -> Iterator[_Guarded]:
-    """A connection to the tracker store; an unreadable store becomes :class:`TrackerUnavailable`."""
-    try:
-        connection = engine.connect()
-    except OperationalError as exc:
-        raise TrackerUnavailable("对话记录库暂时打不开（机器人可能还没有收到过消息）。") from exc
-    try:
-        yield _Guarded(connection)
-    finally:
-        connection.close()
-
-
-class _Guarded:
-    """Turns "no such table" and the like into :class:`TrackerUnavailable`."""
-
-    def __init__(self, connection: Connection):
-        self.connection = connection
-
-    def execute(self, statement: Any) -> Any:
-        try:
-            return self.connection.execute(statement)
-        except (OperationalError, ProgrammingError) as exc:
-            raise TrackerUnavailable("对话记录库暂时读不了，请稍后再试。") from exc

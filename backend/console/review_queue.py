@@ -27,7 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.console import review_file
-from backend.console.conversations import FALLBACK_ACTION, Said, moment, parse_user, reading, user_event
+from backend.console.tracker_access import reading
+from backend.console.user_events import FALLBACK_ACTION, Said, moment, parse_user, user_event
 from backend.errors import DomainError
 from backend.models import ConsoleAccount, ReviewCursor, ReviewItem
 from backend.privacy import mask_text

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.services.chat import new_reply
+from backend.services.chat_replies import new_reply
 
 
 def tell(

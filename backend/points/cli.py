@@ -27,7 +27,8 @@ def _now() -> datetime:
 
 def cmd_balance(args: argparse.Namespace) -> int:
     from backend.points.earning import find_resident
-    from backend.points.ledger import balance, history
+    from backend.points.ledger import balance
+    from backend.points.statement import history
 
     with command_line_sessions().begin() as session:
         resident = find_resident(session=session, reference=args.resident)
@@ -77,7 +78,7 @@ def cmd_adjust(args: argparse.Namespace) -> int:
 
 def cmd_expire(args: argparse.Namespace) -> int:
     from backend.models import Resident
-    from backend.points.ledger import expire
+    from backend.points.expiry import expire
 
     expired = 0
     with command_line_sessions().begin() as session:

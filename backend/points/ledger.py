@@ -1,4 +1,7 @@
-"""The points ledger: award, adjust, spend, expire, and explain, with the session passed in.
+"""The points ledger: award, adjust and spend, with the session passed in.
+
+Expiry is :mod:`backend.points.expiry`; reading a resident's entries back is
+:mod:`backend.points.statement`; both build on this module.
 
 Invariants, checked by property-based tests:
 
@@ -92,7 +95,7 @@ def _existing(session: Session, key: str) -> PointsEntry | None:
     return session.scalars(select(PointsEntry).filter_by(idempotency_key=key)).first()
 
 
-def _insert(session: Session, entry: PointsEntry) -> tuple[PointsEntry, bool]:
+def insert_once(session: Session, entry: PointsEntry) -> tuple[PointsEntry, bool]:
     """Insert, or return the entry already recorded under the same key (and True)."""
     try:
         with session.begin_nested():
@@ -164,7 +167,7 @@ def award(
     text = reason or str(rule.name) + (f" × {quantity}" if quantity > 1 else "")
     if amount < wanted:
         text += f"（本月上限 {rule.monthly_cap} 分，只计 {amount} 分）"
-    entry, duplicate = _insert(
+    entry, duplicate = insert_once(
         session,
         PointsEntry(
             resident_id=resident.id,
@@ -207,7 +210,7 @@ def debit(
     have = balance(session=session, resident=resident)
     if have < amount:
         raise NotEnoughPoints(f"积分不够：需要 {amount} 分，现在有 {have} 分。")
-    entry, _ = _insert(
+    entry, _ = insert_once(
         session,
         PointsEntry(
             resident_id=resident.id,
@@ -251,7 +254,7 @@ def adjust(
             now=now,
         )
     lock(session=session, resident=resident)
-    entry, _ = _insert(
+    entry, _ = insert_once(
         session,
         PointsEntry(
             resident_id=resident.id,
@@ -266,70 +269,3 @@ def adjust(
         ),
     )
     return entry
-
-
-def expire(*, session: Session, resident: Resident, now: datetime, months: int = 12) -> PointsEntry | None:
-    """Expire what is left of points earned more than ``months`` months ago, as one entry.
-
-    Spending uses the oldest points first, so what is left of the old points
-    is what they earned before the cutoff minus everything ever taken away.
-    Run again in the same month, it adds nothing.
-    """
-    local = now.astimezone(DISTRICT_TZ)
-    total = local.year * 12 + local.month - 1 - months
-    cutoff = local.replace(year=total // 12, month=total % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    lock(session=session, resident=resident)
-    earned_before = int(
-        session.scalar(
-            select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
-                PointsEntry.resident_id == resident.id, PointsEntry.amount > 0, PointsEntry.created_at < cutoff
-            )
-        )
-    )
-    taken = -int(
-        session.scalar(
-            select(func.coalesce(func.sum(PointsEntry.amount), 0)).where(
-                PointsEntry.resident_id == resident.id, PointsEntry.amount < 0
-            )
-        )
-    )
-    left = earned_before - taken
-    if left <= 0:
-        return None
-    entry, duplicate = _insert(
-        session,
-        PointsEntry(
-            resident_id=resident.id,
-            amount=-left,
-            rule_code=None,
-            reason=f"{cutoff.year}年{cutoff.month}月以前获得、满 {months} 个月未使用的积分到期",
-            source_kind="expiry",
-            source_ref=f"{local:%Y-%m}",
-            idempotency_key=f"expiry:{resident.id}:{local:%Y-%m}",
-            actor="system",
-            created_at=now,
-        ),
-    )
-    return None if duplicate else entry
-
-
-def history(*, session: Session, resident: Resident, limit: int = 10) -> list[PointsEntry]:
-    """The resident's latest entries, newest first."""
-    return list(
-        session.scalars(
-            select(PointsEntry)
-            .filter_by(resident_id=resident.id)
-            .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def entry_for_change(*, session: Session, resident: Resident, amount: int) -> PointsEntry | None:
-    """The latest entry of exactly ``amount`` (为什么少了20分 → the −20 entry), if any."""
-    return session.scalars(
-        select(PointsEntry)
-        .filter_by(resident_id=resident.id, amount=amount)
-        .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc())
-        .limit(1)
-    ).first()

@@ -32,7 +32,7 @@ from backend.dates import day
 from backend.errors import InvalidInput, NotFound
 from backend.models import Community, ConsoleAccount, Grid, GridMember, PointsRule, Resident
 from backend.models.ledger import PointsEntry
-from backend.points import earning, ledger
+from backend.points import earning, ledger, statement
 from backend.points.ranking import Rank, monthly_ranking, this_month
 from backend.privacy import mask_phone
 
@@ -127,7 +127,7 @@ def ledger_of(*, session: Session, resident: Resident, limit: int = 200) -> Ledg
             source=SOURCE_NAMES.get(str(e.source_kind), str(e.source_kind)),
             actor=str(e.actor),
         )
-        for e in ledger.history(session=session, resident=resident, limit=limit)
+        for e in statement.history(session=session, resident=resident, limit=limit)
     ]
     return Ledger(
         code=str(resident.code),

@@ -23,18 +23,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from backend.categories import default_table
-from backend.open311 import (
-    Open311Error,
-    bad,
-    client_for_key,
-    file_request,
-    find_requests,
-    now_utc,
-    request_records,
-    service_definition,
-    services,
-    to_xml,
-)
+from backend.open311.clients import client_for_key
+from backend.open311.errors import Open311Error, bad
+from backend.open311.filing import file_request
+from backend.open311.queries import find_requests, now_utc
+from backend.open311.records import request_records
+from backend.open311.service_list import service_definition, services
+from backend.open311.xml_format import to_xml
 from backend.settings import Settings
 from backend.web.deps import AppSettings, Sessions
 from backend.web.rate_limits import limit

@@ -26,7 +26,8 @@ from backend.models import AuditEntry, CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
 from backend.points import catalogue_work, staff_work, supermarket
 from backend.points.config import import_points_config
-from backend.points.ledger import adjust, balance, history
+from backend.points.ledger import adjust, balance
+from backend.points.statement import history
 from backend.points.supermarket import Retired, catalogue, find_item, redeem
 from backend.services.residents import import_demo_residents
 from backend.settings import PROJECT_ROOT

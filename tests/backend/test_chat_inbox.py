@@ -7,15 +7,15 @@ from sqlalchemy import event, select
 from backend.errors import InvalidInput
 from backend.models.chat import ANSWERED, PENDING, ChatMessage, ChatReply
 from backend.rasa_client import RasaUnavailable
-from backend.services import chat
+from backend.services import chat, chat_leases, chat_text
 
 
 def test_messages_are_cleaned_but_kept_as_typed():
-    assert chat.clean_text("  3号楼电梯坏了😭 <b>快来</b>\x07 ") == "3号楼电梯坏了😭 <b>快来</b>"
+    assert chat_text.clean_text("  3号楼电梯坏了😭 <b>快来</b>\x07 ") == "3号楼电梯坏了😭 <b>快来</b>"
     with pytest.raises(InvalidInput, match="还没有输入"):
-        chat.clean_text(" \n\t\x00 ")
+        chat_text.clean_text(" \n\t\x00 ")
     with pytest.raises(InvalidInput, match="太长"):
-        chat.clean_text("长" * (chat.MAX_MESSAGE_CHARS + 1))
+        chat_text.clean_text("长" * (chat_text.MAX_MESSAGE_CHARS + 1))
 
 
 def test_only_one_party_gets_the_lease(sessions):
@@ -23,9 +23,9 @@ def test_only_one_party_gets_the_lease(sessions):
         m = chat.record_message(session=s, sender="web:a", text="你好")
         mid = m.id
     with sessions.begin() as s:
-        assert chat.claim(session=s, message_id=mid)
+        assert chat_leases.claim(session=s, message_id=mid)
     with sessions.begin() as s:
-        assert not chat.claim(session=s, message_id=mid)
+        assert not chat_leases.claim(session=s, message_id=mid)
 
 
 class FlakyRasa:
@@ -91,7 +91,7 @@ async def test_failure_keeps_the_message_and_later_ones_wait(sessions):
         assert m.status == PENDING and m.attempts == 1 and "no messages" in m.last_error
         assert m.next_attempt_at > m.created_at
         # not due yet: the worker would not pick the sender
-        assert chat.senders_with_due_messages(session=s) == []
+        assert chat_leases.senders_with_due_messages(session=s) == []
     # once due again, both go through, still in order
     with sessions.begin() as s:
         s.get(ChatMessage, first).next_attempt_at = s.get(ChatMessage, first).created_at
@@ -126,9 +126,9 @@ async def test_concurrent_deliveries_never_forward_a_message_twice(sessions):
 def test_history_pairs_messages_with_their_replies(sessions):
     with sessions.begin() as s:
         a = chat.record_message(session=s, sender="web:c", text="你好")
-        chat.claim(session=s, message_id=a.id)
+        chat_leases.claim(session=s, message_id=a.id)
         answers = [{"text": "您好"}, {"text": "有什么事？"}]
-        chat.record_answer(session=s, message_id=a.id, sender="web:c", answers=answers)
+        chat_leases.record_answer(session=s, message_id=a.id, sender="web:c", answers=answers)
         chat.record_message(session=s, sender="web:c", text="还在吗")
         chat.record_message(session=s, sender="web:other", text="别人的")
     with sessions() as s:
@@ -144,7 +144,7 @@ def test_an_answer_is_recorded_only_for_the_senders_own_message(sessions):
         mine = chat.record_message(session=s, sender="web:c", text="你好")
         mine_id = mine.id
     with sessions.begin() as s, pytest.raises(LookupError):
-        chat.record_answer(session=s, message_id=mine_id, sender="web:other", answers=[{"text": "您好"}])
+        chat_leases.record_answer(session=s, message_id=mine_id, sender="web:other", answers=[{"text": "您好"}])
     with sessions() as s:
         assert s.get(ChatMessage, mine_id).status == PENDING
         assert s.scalars(select(ChatReply)).all() == []
@@ -157,14 +157,14 @@ def test_the_worker_leaves_a_fresh_message_to_the_request_that_stored_it(session
         fresh = chat.record_message(session=s, sender="web:fresh", text="电梯坏了")
         stored = fresh.created_at
         failed = chat.record_message(session=s, sender="web:failed", text="路灯坏了")
-        chat.record_failure(session=s, message_id=failed.id, error="Rasa answered HTTP 503")
+        chat_leases.record_failure(session=s, message_id=failed.id, error="Rasa answered HTTP 503")
         s.flush()
         failed.next_attempt_at = stored  # its back-off is over
     with sessions() as s:
         # Failed once and due again: retried at once. Never tried and only just stored: not yet.
-        assert chat.senders_with_due_messages(session=s, now=stored, grace=grace) == ["web:failed"]
+        assert chat_leases.senders_with_due_messages(session=s, now=stored, grace=grace) == ["web:failed"]
         later = stored + grace + timedelta(seconds=1)  # the request that stored it died: the worker takes over
-        assert chat.senders_with_due_messages(session=s, now=later, grace=grace) == ["web:fresh", "web:failed"]
+        assert chat_leases.senders_with_due_messages(session=s, now=later, grace=grace) == ["web:fresh", "web:failed"]
 
 
 async def test_a_delivery_reads_the_new_replies_in_its_last_transaction(sessions, engine):

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.console.accounts import MAX_FAILURES, create_account
+from backend.console.accounts import create_account
+from backend.console.login_lockout import MAX_FAILURES
 from backend.models import AuditEntry, ConsoleSession, Ticket
 from backend.tickets.escalation import escalate
 from backend.web.app import create_app

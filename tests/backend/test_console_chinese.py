@@ -33,7 +33,7 @@ import yaml
 from backend import labels
 from backend.console import review_queue
 from backend.console.accounts import create_account
-from backend.console.conversations import read_only_engine
+from backend.console.tracker_access import read_only_engine
 from backend.gridwork.work import take
 from backend.models import ConsoleAccount, GridMember, Resident
 from backend.services.residents import import_demo_residents

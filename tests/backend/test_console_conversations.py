@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from backend.console.conversations import read_only_engine, sender_label
+from backend.console.senders import sender_label
+from backend.console.tracker_access import read_only_engine
 from backend.models import AuditEntry
 from backend.settings import load_settings
 from tests.backend import tracker_data as td

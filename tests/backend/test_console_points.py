@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from backend.models import AuditEntry, CatalogueItem, Community, Resident
-from backend.points import earning, ledger
+from backend.points import earning, ledger, statement
 from backend.points.config import import_points_config
 from backend.points.ranking import this_month
 from backend.services.residents import import_demo_residents
@@ -52,7 +52,9 @@ def resident(s, code):
 
 def entries(registry, code):
     with registry() as s:
-        return [(e.amount, e.reason, e.actor) for e in ledger.history(session=s, resident=resident(s, code), limit=500)]
+        return [
+            (e.amount, e.reason, e.actor) for e in statement.history(session=s, resident=resident(s, code), limit=500)
+        ]
 
 
 def balance(registry, code):

@@ -16,8 +16,10 @@ from backend.models import CatalogueItem, Community, Resident
 from backend.models.ledger import PointsEntry, Redemption
 from backend.points.config import import_points_config
 from backend.points.earning import find_resident, log_volunteer
-from backend.points.ledger import CapReached, NotEnoughPoints, adjust, award, balance, expire, history
+from backend.points.expiry import expire
+from backend.points.ledger import CapReached, NotEnoughPoints, adjust, award, balance
 from backend.points.ranking import Rank, masked_name, monthly_ranking, ranking_csv, title_of
+from backend.points.statement import history
 from backend.points.supermarket import OutOfStock, catalogue, find_item, redeem
 from backend.services.residents import get_or_create_resident, import_demo_residents
 from backend.settings import PROJECT_ROOT

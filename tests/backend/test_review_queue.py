@@ -17,8 +17,8 @@ from rasa.shared.nlu.training_data.loading import load_data
 from sqlalchemy import select
 
 from backend.console import review_file
-from backend.console.conversations import read_only_engine
 from backend.console.review_queue import NLU_FOLDER, scan
+from backend.console.tracker_access import read_only_engine
 from backend.models import AuditEntry, ReviewCursor, ReviewItem
 from backend.settings import ConfigError, load_settings
 from backend.worker import review_round, surviving

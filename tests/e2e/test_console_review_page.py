@@ -23,7 +23,7 @@ import httpx
 import pytest
 import yaml
 
-from backend.console.conversations import sender_label
+from backend.console.senders import sender_label
 from backend.settings import PROJECT_ROOT
 from tests.e2e.stack import Stack, free_port, say
 from tests.e2e.test_chat_page import SCREENSHOTS, browser  # noqa: F401 - the shared Chromium fixture

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from backend.errors import InvalidInput
-from backend.services.chat import MAX_MESSAGE_CHARS, clean_text
+from backend.services.chat_text import MAX_MESSAGE_CHARS, clean_text
 from tests.property.strategies import HOSTILE, TRICKY_TEXT
 
 pytestmark = pytest.mark.e2e

@@ -28,7 +28,7 @@ from backend.errors import InvalidInput
 from backend.models.chat import PENDING, ChatMessage
 from backend.photos import shown_text
 from backend.rasa_client import RasaClient
-from backend.services.chat import clean_text
+from backend.services.chat_text import clean_text
 from backend.tickets.service import MAX_DESCRIPTION
 from backend.triage.text import classification_text
 from backend.web.visitor_cookie import COOKIE

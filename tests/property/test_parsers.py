@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from backend.errors import InvalidInput
 from backend.privacy import mask_phone, mask_text
-from backend.services.chat import MAX_MESSAGE_CHARS, clean_text
+from backend.services.chat_text import MAX_MESSAGE_CHARS, clean_text
 from backend.tickets.numbering import NUMBER, format_number
 from backend.triage.entities import PHONE, extract, mobile_number, to_int
 from backend.triage.text import CLASSIFY_CHARS, classification_text

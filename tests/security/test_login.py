@@ -30,8 +30,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from backend.console import accounts, passwords
-from backend.console.accounts import MAX_FAILURES, LoginRefused, create_account
+from backend.console import login as console_login
+from backend.console import login_lockout, passwords
+from backend.console.accounts import create_account
+from backend.console.login_lockout import MAX_FAILURES, LoginRefused
 from backend.models import AuditEntry
 from backend.settings import PROJECT_ROOT
 from backend.web.app import create_app
@@ -67,8 +69,8 @@ class CountedChecks:
 
 @pytest.fixture()
 def checks(monkeypatch: pytest.MonkeyPatch) -> CountedChecks:
-    counted = CountedChecks(accounts.verify_password)
-    monkeypatch.setattr(accounts, "verify_password", counted)
+    counted = CountedChecks(console_login.verify_password)
+    monkeypatch.setattr(console_login, "verify_password", counted)
     return counted
 
 
@@ -204,7 +206,7 @@ def test_forty_parallel_logins_for_unknown_names_run_at_most_the_bound_of_checks
 
 def attempt(sessions: Any, username: str, password: str, now: datetime) -> str:
     try:
-        accounts.log_in(sessions=sessions, username=username, password=password, now=now, client="203.0.113.9")
+        console_login.log_in(sessions=sessions, username=username, password=password, now=now, client="203.0.113.9")
     except LoginRefused as exc:
         return "locked" if "锁定" in str(exc) else "wrong"
     return "in"
@@ -247,12 +249,12 @@ def test_old_failures_stop_counting_and_old_locks_are_forgotten(sessions):
     add_account(sessions, "wangfang", cheap=True)
     for i in range(MAX_FAILURES - 1):
         assert attempt(sessions, "wangfang", "wrong-password-1", NOW + timedelta(minutes=i)) == "wrong"
-    later = NOW + timedelta(minutes=4) + accounts.FAILURE_WINDOW + timedelta(seconds=1)
+    later = NOW + timedelta(minutes=4) + login_lockout.FAILURE_WINDOW + timedelta(seconds=1)
     for _ in range(MAX_FAILURES - 1):  # four more, twenty minutes on: the first four no longer count
         assert attempt(sessions, "wangfang", "wrong-password-1", later) == "wrong"
     assert attempt(sessions, "wangfang", "wrong-password-1", later) == "wrong"  # the fifth of this round
     assert attempt(sessions, "wangfang", PASSWORD, later + timedelta(seconds=30)) == "locked"
-    next_day = later + accounts.LOCKS_FORGOTTEN_AFTER + timedelta(minutes=2)
+    next_day = later + login_lockout.LOCKS_FORGOTTEN_AFTER + timedelta(minutes=2)
     for _ in range(MAX_FAILURES):
         assert attempt(sessions, "wangfang", "wrong-password-1", next_day) == "wrong"
     assert attempt(sessions, "wangfang", PASSWORD, next_day + timedelta(seconds=61)) == "in"  # a minute again

@@ -38,7 +38,8 @@ from starlette.concurrency import run_in_threadpool
 from backend import labels
 from backend.console import audit, passwords
 from backend.console.access import PERMISSIONS, allowed
-from backend.console.accounts import ABSOLUTE, LoginRefused, current, locked_usernames, log_in, log_out, unlock
+from backend.console.login import ABSOLUTE, current, log_in, log_out
+from backend.console.login_lockout import LoginRefused, locked_usernames, unlock
 from backend.dates import local
 from backend.errors import DomainError
 from backend.models import ConsoleAccount, ConsoleSession

@@ -24,17 +24,9 @@ from sqlalchemy.orm import Session
 
 from backend import labels
 from backend.console import review_queue
-from backend.console.conversations import (
-    CHANNELS,
-    Filters,
-    TrackerUnavailable,
-    export_rows,
-    list_conversations,
-    read_only_engine,
-    sender_label,
-    split_sender,
-    transcript,
-)
+from backend.console.conversations import Filters, export_rows, list_conversations, transcript
+from backend.console.senders import CHANNELS, sender_label, split_sender
+from backend.console.tracker_access import TrackerUnavailable, read_only_engine
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import Resident, ReviewItem, Ticket

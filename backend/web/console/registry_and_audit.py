@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend import labels
 from backend.categories import default_table
 from backend.console import audit
-from backend.console.conversations import shown_sender
+from backend.console.senders import shown_sender
 from backend.models import (
     AuditEntry,
     Building,

@@ -19,8 +19,9 @@ from sqlalchemy import func, select
 from backend import labels
 from backend.categories import default_table
 from backend.console import review_queue
-from backend.console.conversations import TrackerUnavailable, sender_label
 from backend.console.review_file import ReviewFileError
+from backend.console.senders import sender_label
+from backend.console.tracker_access import TrackerUnavailable
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import ReviewItem
