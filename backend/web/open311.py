@@ -6,7 +6,7 @@ Open311 error list (``[{"code": 400, "description": …}]`` or
 ``<errors><error>…``) with the same HTTP status, never a 500 for bad input.
 Reading needs no key (the spec's list is public) and then shows only the
 public view, with no resident's words and no names
-(:func:`backend.open311.public_record`); a key, when given, must be right,
+(:func:`backend.open311.records.public_record`); a key, when given, must be right,
 and shows its client the requests it filed in full, private matters
 included. Filing needs a key from ``OPEN311_API_KEYS``. Reading and filing
 spend the same per-address token bucket (``open311``); over it the answer is

@@ -11,7 +11,7 @@ random nonce in a cookie that must come back signed in the form.
 A login passes three limits before its password is checked: the client
 address's token bucket (429), a free slot among the process's password
 checks, waited for on the event loop (503 after a few seconds), and the
-username's lockout (:mod:`backend.console.accounts`). Admins see locked
+username's lockout (:mod:`backend.console.login_lockout`). Admins see locked
 usernames and lift a lock at ``/console/accounts/locked``.
 """
 
