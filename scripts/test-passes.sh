@@ -30,18 +30,25 @@ report() {  # name status seconds
   if [ "$2" = 0 ]; then
     echo "== pytest $1: passed in $3 s (log: $LOGS/$1.log)"
     grep -A16 "slowest 15 durations" "$LOGS/$1.log" || true
-    tail -n 1 "$LOGS/$1.log"
+    grep -E "^=+ .*(passed|failed).* in [0-9.]+s" "$LOGS/$1.log" | tail -n 1 || true
   else
     echo "== pytest $1: FAILED (exit $2) after $3 s; its log follows"
     cat "$LOGS/$1.log"
   fi
 }
 
-declare -A pid started
+timed() {  # name: run its pass, then write how long it took beside its log
+  local began=$SECONDS status=0
+  "${1}_pass" || status=$?
+  echo $((SECONDS - began)) >"$LOGS/$1.seconds"
+  return $status
+}
+
+declare -A pid
 for name in sqlite production; do
   [ "$which" = both ] || [ "$which" = "$name" ] || continue
-  started[$name]=$SECONDS
-  "${name}_pass" &
+  rm -f "$LOGS/$name.seconds"
+  timed "$name" &
   pid[$name]=$!
   echo "pytest $name: started (log: $LOGS/$name.log)"
 done
@@ -49,7 +56,7 @@ failed=0
 for name in sqlite production; do
   [ -n "${pid[$name]:-}" ] || continue
   status=0; wait "${pid[$name]}" || status=$?
-  report "$name" "$status" $((SECONDS - started[$name]))
+  report "$name" "$status" "$(cat "$LOGS/$name.seconds" 2>/dev/null || echo '?')"
   [ "$status" = 0 ] || failed=1
 done
 exit $failed
