@@ -36,7 +36,7 @@ from actions.gridwork_notes import (  # noqa: F401 - the note form's actions, im
 )
 from actions.gridwork_query import show_member_ticket
 from actions.gridwork_steps import NOTE_STEPS, TO_TAKE, TYPED_STEPS, note_button, tell_done, work_ticket
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_text, sessions
 from actions.ticket_status import answer_ticket_status
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
@@ -46,6 +46,7 @@ from backend.gridwork.work import Todo, ticket_of_grid, todo
 from backend.models import GridMember
 from backend.notifications import take_button
 from backend.points.earning import log_volunteer
+from backend.services.residents import split_sender
 from backend.tickets.lifecycle import STATUS_NAMES
 from backend.triage.entities import extract
 
@@ -86,7 +87,7 @@ async def grid_command(dispatcher: CollectingDispatcher, tracker: Tracker, domai
     """
     text = resident_text(tracker)
     command = parse_command(text)
-    channel, sender = channel_identity(tracker.sender_id)
+    channel, sender = split_sender(tracker.sender_id)
     now = datetime.now(timezone.utc)
     if command is None:
         # Read as a command but not one (查询 GZ… looks like 接单 GZ…): answer what it is.

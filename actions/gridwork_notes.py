@@ -19,9 +19,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.gridwork_steps import NOTE_LIMIT, NOTE_STEPS, tell_done, work_ticket
-from actions.runtime import channel_identity, sessions
+from actions.runtime import sessions
 from backend.errors import DomainError
 from backend.gridwork.binding import member_for
+from backend.services.residents import split_sender
 from backend.triage.entities import extract
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class ActionGridNote(Action):
         if step is None:
             dispatcher.utter_message(response="utter_grid_help")
             return forget
-        channel, sender = channel_identity(tracker.sender_id)
+        channel, sender = split_sender(tracker.sender_id)
         now = datetime.now(timezone.utc)
         try:
             with sessions().begin() as session:

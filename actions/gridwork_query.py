@@ -23,13 +23,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.gridwork_steps import ticket_buttons
-from actions.runtime import channel_identity, resident_text, sessions
+from actions.runtime import resident_text, sessions
 from backend.dates import clock, day, weekday_and_clock
 from backend.errors import DomainError
 from backend.gridwork.binding import member_for
 from backend.gridwork.commands import parse_command
 from backend.gridwork.views import MemberTicketView, member_view
 from backend.models import GridMember
+from backend.services.residents import split_sender
 from backend.triage.entities import extract
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ async def member_answer(
     asks = command is None or _asks(command.kind, command.text)
     if asks and not number:
         return None  # "进展怎么样了" without a number: the member's own reports, as a resident's
-    channel, sender = channel_identity(tracker.sender_id)
+    channel, sender = split_sender(tracker.sender_id)
     try:
         with sessions().begin() as session:
             member = member_for(session=session, channel=channel, sender_id=sender)

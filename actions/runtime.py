@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 
 from backend.db import make_engine, make_session_factory
 from backend.models import Resident
-from backend.services.residents import get_or_create_resident
+from backend.services.residents import get_or_create_resident, split_sender
 from backend.settings import load_settings
 
 if TYPE_CHECKING:
@@ -29,16 +29,8 @@ def sessions() -> sessionmaker[Session]:
 
 def resident_of(session: Session, tracker: Tracker) -> Resident:
     """The resident behind the conversation, by the channel's sender id (created on first contact)."""
-    channel, sender = channel_identity(tracker.sender_id)
+    channel, sender = split_sender(tracker.sender_id)
     return get_or_create_resident(session=session, channel=channel, sender_id=sender)
-
-
-def channel_identity(sender_id: str) -> tuple[str, str]:
-    """Split Rasa's sender id (``web:<id>``, ``telegram:<id>``) into channel and id."""
-    channel, _, rest = sender_id.partition(":")
-    if not rest:
-        return "rest", sender_id
-    return channel[:16], rest
 
 
 def resident_text(tracker: Tracker) -> str:

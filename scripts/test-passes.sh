@@ -30,7 +30,7 @@ production_pass() {
 report() {  # name status seconds
   if [ "$2" = 0 ]; then
     echo "== pytest $1: passed in $3 s (log: $LOGS/$1.log)"
-    grep -A16 "slowest 15 durations" "$LOGS/$1.log" || true
+    awk '/slowest 15 durations/ {on = 1; print; next} on && /^=/ {exit} on' "$LOGS/$1.log"
     grep -E "^=+ .*(passed|failed).* in [0-9.]+s" "$LOGS/$1.log" | tail -n 1 || true
   else
     echo "== pytest $1: FAILED (exit $2) after $3 s; its log follows"
@@ -38,20 +38,13 @@ report() {  # name status seconds
   fi
 }
 
-timed() {  # name: run its pass, then write how long it took beside its log
-  local began=$SECONDS status=0
-  "${1}_pass" || status=$?
-  echo $((SECONDS - began)) >"$LOGS/$1.seconds"
-  return $status
-}
-
 failed=0
 for name in sqlite production; do
   [ "$which" = both ] || [ "$which" = "$name" ] || continue
-  rm -f "$LOGS/$name.seconds"
   echo "pytest $name: started (log: $LOGS/$name.log)"
-  status=0; timed "$name" || status=$?
-  report "$name" "$status" "$(cat "$LOGS/$name.seconds" 2>/dev/null || echo '?')"
+  began=$SECONDS status=0
+  "${name}_pass" || status=$?
+  report "$name" "$status" $((SECONDS - began))
   [ "$status" = 0 ] || failed=1
 done
 exit $failed

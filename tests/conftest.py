@@ -1,20 +1,21 @@
 """Shared fixtures: a fresh, migrated database per test.
 
-SQLite in the test's temporary folder by default. With
-``TEST_DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db`` every test gets
-that PostgreSQL database emptied (its ``public`` schema dropped and made
-again) instead, so the same backend and action tests run on both.
+SQLite in the test's temporary folder by default; with
+``TEST_DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db`` that PostgreSQL
+database instead, so the same backend and action tests run on both.
 
-The schema comes from the Alembic migrations (not ``create_all``), so the
-tests also check that the migrations build the model the code expects. The
-migrations run once per run: each test gets a copy of the migrated SQLite
-file, or the PostgreSQL database's tables emptied (and the schema built again
-when a test left it at another revision or with other tables).
+The schema comes from the Alembic migrations (not ``create_all``), run once
+per run: each test gets a copy of the migrated SQLite file, or the PostgreSQL
+database with its tables emptied (the schema built again when a test left it
+at another revision or with other tables).
+``tests/backend/test_migrations_match_models.py`` compares it with the models.
 
 ``--services-only`` keeps the tests whose outcome can depend on the database,
 Redis or the started stack (they use the database or stack fixtures, or read
 the services' addresses themselves): ``make test``'s production-profile pass
 runs those again on PostgreSQL and Redis; the others ran on the SQLite pass.
+``--quick`` (``make check``) leaves out those that start the stack, drive a
+browser or load the trained model.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import yaml
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
@@ -58,56 +59,58 @@ def empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-def tables_and_revision(url: str) -> tuple[set[str], str | None]:
+def _tables_and_revision(connection: Connection) -> tuple[set[str], str | None]:
     """The tables of the database's public schema and the Alembic revision it is at."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            tables = set(inspect(connection).get_table_names())
-            revision = None
-            if "alembic_version" in tables:
-                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    finally:
-        engine.dispose()
+    tables = set(inspect(connection).get_table_names())
+    revision = None
+    if "alembic_version" in tables:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return tables, revision
 
 
-def empty_tables(url: str, tables: set[str]) -> None:
-    """Delete every row of the migrated tables, sequences restarted, the schema left as it is."""
-    names = ", ".join(f'"{name}"' for name in sorted(tables - {"alembic_version"}))
+def migrate_postgres(url: str) -> tuple[set[str], str | None]:
+    """Build the schema from nothing; its tables and revision, to recognise it by."""
+    empty_postgres(url)
+    migrate(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        built = _tables_and_revision(connection)
+    engine.dispose()
+    return built
+
+
+def reset_postgres(url: str, built: tuple[set[str], str | None]) -> None:
+    """Empty every table of the migrated schema (sequences restarted); build it again if a test changed it."""
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        same = _tables_and_revision(connection) == built
+        if same:
+            names = ", ".join(f'"{name}"' for name in sorted(built[0] - {"alembic_version"}))
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
+    if not same:  # a test migrated elsewhere or made tables of its own
+        migrate_postgres(url)
 
 
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path | tuple[set[str], str | None]:
     """What the migrations built once for the run: a SQLite file to copy, or PostgreSQL's tables and revision."""
     if TEST_DATABASE_URL:
-        empty_postgres(TEST_DATABASE_URL)
-        migrate(TEST_DATABASE_URL)
-        tables, revision = tables_and_revision(TEST_DATABASE_URL)
-        return {"tables": tables, "revision": revision}
+        return migrate_postgres(TEST_DATABASE_URL)
     template = tmp_path_factory.mktemp("migrated") / "test.db"
     migrate(f"sqlite:///{template}")
     with closing(sqlite3.connect(template)) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the file itself, ready to copy
-    return {"template": template}
+    return template
 
 
 @pytest.fixture()
-def database_url(tmp_path: Path, migrated: dict[str, object]) -> str:
-    if TEST_DATABASE_URL:
-        tables, revision = tables_and_revision(TEST_DATABASE_URL)
-        if tables == migrated["tables"] and revision == migrated["revision"]:
-            empty_tables(TEST_DATABASE_URL, tables)
-        else:  # a test migrated elsewhere or made tables of its own: build the schema again
-            empty_postgres(TEST_DATABASE_URL)
-            migrate(TEST_DATABASE_URL)
+def database_url(tmp_path: Path, migrated: Path | tuple[set[str], str | None]) -> str:
+    if isinstance(migrated, tuple):
+        reset_postgres(TEST_DATABASE_URL, migrated)
         return TEST_DATABASE_URL
     path = tmp_path / "test.db"
-    shutil.copy2(str(migrated["template"]), path)
+    shutil.copy2(migrated, path)
     return f"sqlite:///{path}"
 
 
@@ -145,12 +148,10 @@ def registry(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessions
 
 
-# --- the production-profile pass: only the tests the services can change ----------------------------
+# --- which tests a pass runs: --services-only (the production-profile pass), --quick (make check) -------
 
 SERVICE_FIXTURES = {"database_url", "stack"}
 SERVICE_VARIABLES = ("TEST_DATABASE_URL", "E2E_POSTGRES_URL", "E2E_REDIS_URL")
-
-
 SLOW_FIXTURES = {"stack", "agent"}  # a started stack, the trained model loaded in process
 
 

@@ -20,10 +20,11 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from backend.categories import DISTRICT_TZ
-from backend.console.senders import shown_sender, split_sender
+from backend.console.senders import shown_sender
 from backend.console.tracker_access import reading
 from backend.console.user_events import FALLBACK_ACTION, FALLBACK_INTENT, moment, parse_user
 from backend.privacy import mask_text
+from backend.services.residents import split_sender
 from backend.tracker_events import EVENTS
 
 

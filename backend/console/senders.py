@@ -10,16 +10,9 @@ from __future__ import annotations
 import hashlib
 
 from backend.privacy import mask_text
+from backend.services.residents import split_sender
 
 CHANNELS = {"web": "网页", "telegram": "Telegram", "rest": "其他"}
-
-
-def split_sender(sender: str) -> tuple[str, str]:
-    """Channel and channel id of a sender id, as the action server splits it (no prefix: ``rest``)."""
-    channel, _, rest = sender.partition(":")
-    if not rest:
-        return "rest", sender
-    return channel[:16], rest
 
 
 def shown_sender(sender: str) -> str:

@@ -22,6 +22,14 @@ _BY_IDENTITY = select(Resident).where(
 )
 
 
+def split_sender(sender: str) -> tuple[str, str]:
+    """Channel and channel id of a Rasa sender id (``web:<id>``, ``telegram:<id>``; no prefix: ``rest``)."""
+    channel, _, rest = sender.partition(":")
+    if not rest:
+        return "rest", sender
+    return channel[:16], rest
+
+
 def find_resident(*, session: Session, channel: str, sender_id: str) -> Resident | None:
     """The resident behind a channel identity, or ``None``: for reads, which must not create one."""
     return session.scalars(_BY_IDENTITY, {"channel": channel, "sender": sender_id}).one_or_none()

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from backend import labels
 from backend.console import review_queue
 from backend.console.conversations import Filters, export_rows, list_conversations, transcript
-from backend.console.senders import CHANNELS, sender_label, split_sender
+from backend.console.senders import CHANNELS, sender_label
 from backend.console.tracker_access import TrackerUnavailable, read_only_engine
 from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
+from backend.services.residents import split_sender
 from backend.web.console.auth import Staff, render, staff
 from backend.web.deps import Console, ConsoleContext
 
