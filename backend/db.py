@@ -46,6 +46,7 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _sqlite_write_lock_for_update)
     return engine
 
 
@@ -120,6 +121,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_write_lock_for_update(
+    conn: Any, cursor: Any, _statement: str, _parameters: Any, context: Any, _executemany: bool
+) -> None:
+    """On SQLite, a ``SELECT … FOR UPDATE`` first takes the database's write lock (``BEGIN IMMEDIATE``).
+
+    SQLite has no row locks and drops the clause, and Python's sqlite3 opens
+    a transaction only at the first write: a row read "for update" could
+    change before the reader wrote back what it computed from it, erasing
+    the other write (a login attempt's count was lost so). Holding the
+    write lock from the read to the commit gives the clause its meaning.
+    """
+    statement = getattr(getattr(context, "compiled", None), "statement", None)
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    if conn.in_transaction() and not cursor.connection.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -49,7 +49,9 @@ def _throttle_row(session: Session, name: str, now: datetime) -> LoginThrottle:
     The INSERT comes first: on SQLite it takes the database's write lock at
     once (so the read after it sees the latest count and nobody else can
     change it), on PostgreSQL it waits for a parallel insert of the same
-    name; ``FOR UPDATE`` then locks the row on PostgreSQL.
+    name; ``FOR UPDATE`` then locks the row on PostgreSQL. Elsewhere here a
+    read ``FOR UPDATE`` alone holds the row: on SQLite :mod:`backend.db`
+    takes the write lock for it.
     """
     dialect = session.get_bind().dialect.name
     values = {"username": name, "failures": 0, "locks": 0, "last_attempt_at": now}

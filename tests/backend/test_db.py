@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -52,3 +54,44 @@ def test_a_connection_used_within_the_limit_is_handed_out_untested(database_url,
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()
+
+
+def test_a_row_read_for_update_cannot_change_under_its_reader(engine):
+    """``SELECT … FOR UPDATE`` holds off other writers until the reader commits, on SQLite as on PostgreSQL.
+
+    SQLite has no row locks and drops the clause; without the engine's rule
+    the reader's write (computed from what it read) erased a parallel
+    increment: the login lockout's lost count (``uncount``).
+    """
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select, update
+    from sqlalchemy.orm import Session
+
+    from backend.models.accounts import LoginThrottle
+
+    now = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
+    with Session(engine, future=True) as setup, setup.begin():
+        setup.add(LoginThrottle(username="lina", failures=3, locks=0, last_attempt_at=now))
+    parallel_done = threading.Event()
+
+    def parallel_increment() -> None:
+        with Session(engine, future=True) as other, other.begin():
+            other.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.username == "lina")
+                .values(failures=LoginThrottle.failures + 1)
+            )
+        parallel_done.set()
+
+    with Session(engine, future=True) as reader, reader.begin():
+        row = reader.scalars(select(LoginThrottle).where(LoginThrottle.username == "lina").with_for_update()).one()
+        seen = row.failures
+        writer = threading.Thread(target=parallel_increment)
+        writer.start()
+        assert not parallel_done.wait(0.5), "a parallel write went through while the row was held"
+        row.failures = seen - 1
+    writer.join(timeout=30)
+    assert parallel_done.is_set()
+    with Session(engine, future=True) as check:
+        assert check.get(LoginThrottle, "lina").failures == seen  # seen - 1 + 1: neither change is lost

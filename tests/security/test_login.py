@@ -28,7 +28,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.console import login as console_login
 from backend.console import login_lockout, passwords
@@ -164,6 +164,37 @@ def test_thirty_parallel_logins_check_at_most_the_allowed_number_of_passwords(
     with sessions() as s:  # every attempt is in the audit trail, the locked ones as such
         refused = s.scalars(select(AuditEntry).filter_by(action="login", outcome="refused")).all()
         assert sum(1 for e in refused if e.detail.get("why") == "locked") >= len(attempts) - len(checks.passwords)
+
+
+def test_a_right_password_taking_back_its_count_never_erases_a_wrong_one_counted_meanwhile(sessions, engine, checks):
+    """The race behind a sixth wrong password checked in a loaded run: the taking back wrote a stale count."""
+    add_account(sessions, "zhoujie", cheap=True)
+    with sessions.begin() as s:  # the right password's attempt, counted first
+        right = login_lockout.begin_login(session=s, username="zhoujie", now=NOW, client=None)
+    for _ in range(MAX_FAILURES - 3):
+        assert attempt(sessions, "zhoujie", "wrong-password-1", NOW) == "wrong"
+    taking_back = threading.get_ident()
+    other = threading.Thread(target=attempt, args=(sessions, "zhoujie", "wrong-password-2", NOW))
+
+    def wrong_one_right_after_the_read(_conn, _cursor, statement, *_args) -> None:
+        if threading.get_ident() == taking_back and "login_throttle" in statement and other.ident is None:
+            other.start()
+            other.join(timeout=0.5)  # it must wait for the taking back to commit
+
+    event.listen(engine, "after_cursor_execute", wrong_one_right_after_the_read)
+    try:
+        with sessions.begin() as s:  # its password was right: its count is taken back
+            console_login.finish_login(
+                session=s, attempt=right, password_ok=True, password=PASSWORD, now=NOW, client=None
+            )
+    finally:
+        event.remove(engine, "after_cursor_execute", wrong_one_right_after_the_read)
+    other.join(timeout=30)
+    assert not other.is_alive()
+    # three wrong ones count: two more are checked, the second of them sets the lock
+    assert [attempt(sessions, "zhoujie", "wrong-password-3", NOW) for _ in range(3)] == ["wrong", "wrong", "locked"]
+    assert attempt(sessions, "zhoujie", PASSWORD, NOW) == "locked"
+    assert len([p for p in checks.passwords if p != PASSWORD]) == MAX_FAILURES
 
 
 # --- memory: the checks in flight ------------------------------------------------------------------
