@@ -71,7 +71,7 @@ validate: setup
 chromium:
 	@scripts/ensure-chromium.sh
 
-# The two pytest passes one after the other (scripts/test-passes.sh): every test on SQLite, then the tests the
+# The two pytest passes side by side (scripts/test-passes.sh): every test on SQLite, and the tests the
 # services can change (--services-only) again on the production profile: PostgreSQL for the backend and
 # Rasa's tracker store, Redis for Rasa's lock store (installed from Debian when missing, run on loopback
 # ports under var/test-services/, stopped afterwards). `make pytest` / `make pytest-production` run one.

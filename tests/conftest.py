@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh, migrated database per test.
+"""Shared fixtures: a fresh, migrated database per test, and console passwords hashed once per run.
 
 SQLite in the test's temporary folder by default; with
 ``TEST_DATABASE_URL=postgresql://user:pw@127.0.0.1:5432/db`` that PostgreSQL
@@ -146,6 +146,30 @@ def registry(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
     with sessions.begin() as s:
         import_registry(session=s, data=data)
     return sessions
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _each_account_password_hashed_once() -> Iterator[None]:
+    """Account fixtures make the same few passwords' accounts hundreds of times; each is hashed once per run.
+
+    The hash is real (Argon2id with today's parameters, salted once) and
+    every login still checks against it; only the repeated 0.15 s of
+    hashing per account is saved. The tests of hashing itself call
+    :mod:`backend.console.passwords` directly.
+    """
+    from backend.console import accounts
+
+    real = accounts.hash_password
+    made: dict[str, str] = {}
+
+    def hash_once(password: str) -> str:
+        if password not in made:
+            made[password] = real(password)  # a weak password raises here, every time
+        return made[password]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "hash_password", hash_once)
+        yield
 
 
 # --- which tests a pass runs: --services-only (the production-profile pass), --quick (make check) -------

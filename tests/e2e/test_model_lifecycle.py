@@ -2,8 +2,8 @@
 
 The stack's Rasa server starts with the model of the current data. It is
 recorded as the serving model (``model ensure``, what ``make train`` runs),
-then a smaller model (``tests/e2e/small_config.yml``: same NLU, fewer
-dialogue epochs) is trained, scored beside it on the held-out split,
+then a candidate (``tests/e2e/candidate_config.yml``: config.yml without
+the other-languages reader) is trained, scored beside it on the held-out split,
 promoted because it is not worse, and swapped into the running server
 through its token-protected HTTP API; an admin then rolls back from the
 console with one click. A resident keeps sending messages the whole time:
@@ -63,7 +63,8 @@ def test_retrain_evaluate_promote_and_roll_back_without_downtime(running: Stack)
     chatter = Chatter(running)
     chatter.start()
     try:
-        out = running.command("model", "train", "--config", "tests/e2e/small_config.yml", "--by", "e2e", timeout=1500)
+        candidate_config = "tests/e2e/candidate_config.yml"
+        out = running.command("model", "train", "--config", candidate_config, "--by", "e2e", timeout=1500)
         assert "评估" in out and "规则：" in out and "不比正在使用的差，上线" in out, out
         assert "已换进 1 台运行中的 Rasa 服务器" in out, out
         candidate = loaded(running)
