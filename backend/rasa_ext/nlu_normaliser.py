@@ -2,7 +2,7 @@
 
 It is the first step of the pipeline (``config.yml``), so every channel
 gets the same treatment the triage API applies
-(:func:`backend.triage.core.classification_text`): Traditional characters
+(:func:`backend.triage.text.classification_text`): Traditional characters
 become Simplified (電梯壞了 → 电梯坏了), control characters go, and a very
 long message is cut to its first 500 characters for classification, and a
 blank one becomes "？" (the classifier cannot score a message with no tokens). Only the

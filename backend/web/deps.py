@@ -7,10 +7,12 @@ objects themselves are made by :func:`backend.web.app.create_app` and its
 lifespan and kept on ``app.state``; this is the one module of the routes
 that reads them there, at each request, so a test that swaps one on
 ``app.state`` (the Rasa client, the session factory, the visitor clock) is
-obeyed by the next request. The console's staff member is opened from
-:data:`Console` by :func:`backend.web.console.auth.staff`, inside the route:
-its permission is the route's (some take it from the path) and the refusal
-of a wrong one is audited in the same transaction.
+obeyed by the next request. The console's staff member is a dependency
+too, :class:`backend.web.console.auth.StaffWith` (``me: Annotated[Staff,
+Depends(StaffWith("tickets.view"))]``), on the pages that only read; the
+routes that check a form's CSRF token or take the permission from the path
+open it with :func:`backend.web.console.auth.staff` inside the route. A
+refused one is audited in the same transaction either way.
 
 The cheap dependencies are coroutines, so they cost no trip through the
 thread pool; those that touch the database are plain functions and run in

@@ -14,10 +14,10 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
 from backend.services.residents import split_sender
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render, staff
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -114,6 +114,7 @@ def queued_senders(db: Session) -> set[str]:
 @router.get("/console/conversations", response_class=HTMLResponse, tags=["console"])
 def conversations(
     console: Console,
+    me: Annotated[Staff, Depends(StaffWith("conversations.view"))],
     channel: str = "",
     since: str = "",
     until: str = "",
@@ -125,28 +126,27 @@ def conversations(
     """The conversations, newest first, with their flags and tickets."""
     filters, error = _filters(channel, since, until, flagged, has_ticket, q)
     page = max(1, page)
-    with staff(console, "conversations.view") as me:
-        me.audit("conversations.view", target="list", page=page, **_audit_filters(filters))
-        rows: list[Any] = []
-        more = False
-        try:
-            with me.db.begin_nested():  # unsure messages since the last scan count as flagged at once
-                review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
-            rows, more = list_conversations(
-                tracker_of(console), filters, threshold=threshold_of(console), page=page, per_page=PER_PAGE,
-                ticket_senders=ticket_senders(me.db) if filters.has_ticket else None,
-                flagged_senders=queued_senders(me.db),
-            )  # fmt: skip
-        except TrackerUnavailable as exc:
-            error = str(exc)
-        tickets = tickets_of(me.db, [r.sender_id for r in rows])
-        for row in rows:
-            row.tickets = tickets.get(row.sender_id, [])
-        return render(
-            console, "console_conversations.html", me, rows=rows, more=more, page=page, filters=filters,
-            channels=labels.CHANNELS, query=filters.query_string(), when=weekday_and_clock, error=error, quote=quote,
-            label=sender_label,
+    me.audit("conversations.view", target="list", page=page, **_audit_filters(filters))
+    rows: list[Any] = []
+    more = False
+    try:
+        with me.db.begin_nested():  # unsure messages since the last scan count as flagged at once
+            review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
+        rows, more = list_conversations(
+            tracker_of(console), filters, threshold=threshold_of(console), page=page, per_page=PER_PAGE,
+            ticket_senders=ticket_senders(me.db) if filters.has_ticket else None,
+            flagged_senders=queued_senders(me.db),
         )  # fmt: skip
+    except TrackerUnavailable as exc:
+        error = str(exc)
+    tickets = tickets_of(me.db, [r.sender_id for r in rows])
+    for row in rows:
+        row.tickets = tickets.get(row.sender_id, [])
+    return render(
+        console, "console_conversations.html", me, rows=rows, more=more, page=page, filters=filters,
+        channels=labels.CHANNELS, query=filters.query_string(), when=weekday_and_clock, error=error, quote=quote,
+        label=sender_label,
+    )  # fmt: skip
 
 
 def _audit_filters(filters: Filters) -> dict[str, Any]:
@@ -174,16 +174,15 @@ def _export(console: ConsoleContext, kind: str, filters: Filters, me: Staff) -> 
 
 @router.get("/console/conversations/export.jsonl", tags=["console"])
 def export_jsonl(
-    console: Console, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
-    q: str = "",
+    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], channel: str = "",
+    since: str = "", until: str = "", flagged: str = "", has_ticket: str = "", q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages, one JSON object a line, masked."""
     filters, _ = _filters(channel, since, until, flagged, has_ticket, q)
-    with staff(console, "conversations.view") as me:
-        try:
-            rows = _export(console, "jsonl", filters, me)
-        except TrackerUnavailable as exc:
-            return _unavailable(console, me, exc)
+    try:
+        rows = _export(console, "jsonl", filters, me)
+    except TrackerUnavailable as exc:
+        return _unavailable(console, me, exc)
     lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     return StreamingResponse(lines, media_type="application/x-ndjson; charset=utf-8", headers=_attachment("jsonl"))
 
@@ -197,16 +196,15 @@ def _cell(value: Any) -> Any:
 
 @router.get("/console/conversations/export.csv", tags=["console"])
 def export_csv(
-    console: Console, channel: str = "", since: str = "", until: str = "", flagged: str = "", has_ticket: str = "",
-    q: str = "",
+    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], channel: str = "",
+    since: str = "", until: str = "", flagged: str = "", has_ticket: str = "", q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages as CSV (UTF-8 with a BOM, for spreadsheets), masked."""
     filters, _ = _filters(channel, since, until, flagged, has_ticket, q)
-    with staff(console, "conversations.view") as me:
-        try:
-            rows = _export(console, "csv", filters, me)
-        except TrackerUnavailable as exc:
-            return _unavailable(console, me, exc)
+    try:
+        rows = _export(console, "csv", filters, me)
+    except TrackerUnavailable as exc:
+        return _unavailable(console, me, exc)
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
@@ -257,11 +255,12 @@ def _transcript_page(console: ConsoleContext, me: Staff, sender: str, **extra: A
 
 
 @router.get("/console/conversations/{sender}", response_class=HTMLResponse, tags=["console"])
-def conversation(console: Console, sender: str, done: str = "") -> HTMLResponse:
+def conversation(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], sender: str, done: str = ""
+) -> HTMLResponse:
     """One conversation: each resident message with what the NLU made of it, and the bot's answers."""
-    with staff(console, "conversations.view") as me:
-        me.audit("conversations.transcript", target=sender)
-        return _transcript_page(console, me, sender, done=done or None)
+    me.audit("conversations.transcript", target=sender)
+    return _transcript_page(console, me, sender, done=done or None)
 
 
 @router.post("/console/conversations/{sender}/flag", tags=["console"])

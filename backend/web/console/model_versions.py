@@ -11,17 +11,17 @@ swapped into the running Rasa servers without a restart. Admins only
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError
 from backend.models.training import JOB_STATUS_NAMES, VERSION_STATUS_NAMES
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServerError
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render, staff
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -53,10 +53,11 @@ def _page(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
 
 
 @router.get("/console/models", response_class=HTMLResponse, tags=["console"])
-def models_page(console: Console, done: str = "", error: str = "") -> HTMLResponse:
+def models_page(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("models.manage"))], done: str = "", error: str = ""
+) -> HTMLResponse:
     """The serving model, the training in progress, and the history with scores."""
-    with staff(console, "models.manage") as me:
-        return _page(console, me, done=done or None, error=error or None)
+    return _page(console, me, done=done or None, error=error or None)
 
 
 def _back(done: str | None = None, error: str | None = None) -> Response:

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError, NotFound
 from backend.models import Resident
 from backend.points import staff_work
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render, staff
 from backend.web.console.points_input import form_number, resident_in_scope
 from backend.web.deps import Console, ConsoleContext
 
@@ -50,10 +50,11 @@ def _home(console: ConsoleContext, me: Staff, *, status: int = 200, **extra: Any
 
 
 @router.get("/console/points", response_class=HTMLResponse, tags=["console"])
-def points_home(console: Console, done: str = "") -> HTMLResponse:
+def points_home(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("points.volunteer"))], done: str = ""
+) -> HTMLResponse:
     """Find a resident (points.view), log volunteer hours (points.volunteer), links to the 爱心超市 and ranking."""
-    with staff(console, "points.volunteer") as me:
-        return _home(console, me, done=done or None)
+    return _home(console, me, done=done or None)
 
 
 @router.post("/console/points/lookup", tags=["console"])
@@ -86,10 +87,11 @@ def _ledger_page(
 
 
 @router.get("/console/points/residents/{code}", response_class=HTMLResponse, tags=["console"])
-def resident_page(console: Console, code: str, done: str = "") -> HTMLResponse:
+def resident_page(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("points.view"))], code: str, done: str = ""
+) -> HTMLResponse:
     """A resident's balance (the sum of their ledger) and entries; the adjustment form for admins."""
-    with staff(console, "points.view") as me:
-        return _ledger_page(console, me, resident_in_scope(me, code), done=done or None)
+    return _ledger_page(console, me, resident_in_scope(me, code), done=done or None)
 
 
 @router.post("/console/points/residents/{code}/adjust", tags=["console"])

@@ -8,17 +8,17 @@ failures too. The work goes through :mod:`backend.points.catalogue_work`.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.dates import day
 from backend.errors import DomainError
 from backend.models import Community
 from backend.points import catalogue_work, staff_work
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render, staff
 from backend.web.console.points_input import community_in_scope, form_number
 from backend.web.deps import Console, ConsoleContext
 
@@ -48,10 +48,11 @@ def _catalogue_page(
 
 
 @router.get("/console/points/catalogue", response_class=HTMLResponse, tags=["console"])
-def catalogue_page(console: Console, community: str = "", done: str = "") -> HTMLResponse:
+def catalogue_page(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("points.catalogue"))], community: str = "", done: str = ""
+) -> HTMLResponse:
     """The community's 爱心超市: items, cost and stock; set stock, add an item, retire or restore one."""
-    with staff(console, "points.catalogue") as me:
-        return _catalogue_page(console, me, community_in_scope(me, community), done=done or None)
+    return _catalogue_page(console, me, community_in_scope(me, community), done=done or None)
 
 
 @router.post("/console/points/catalogue/{item}/stock", tags=["console"])

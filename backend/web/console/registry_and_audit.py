@@ -9,9 +9,9 @@ taken in the console. Login and permissions: :mod:`backend.web.console.auth`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -36,19 +36,20 @@ from backend.models import (
 )
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
 
 
 @router.get("/console", response_class=HTMLResponse, tags=["console"])
-def overview(console: Console, done: str = "", error: str = "") -> HTMLResponse:
+def overview(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("console.home"))], done: str = "", error: str = ""
+) -> HTMLResponse:
     """The registry overview page (with the routing edits for admins); other roles start at the tickets."""
-    with staff(console, "console.home") as me:
-        if not me.can("registry.view"):
-            return RedirectResponse("/console/tickets", status_code=303)  # type: ignore[return-value]
-        return _overview(console, me, done=done[:300] or None, error=error[:300] or None)
+    if not me.can("registry.view"):
+        return RedirectResponse("/console/tickets", status_code=303)  # type: ignore[return-value]
+    return _overview(console, me, done=done[:300] or None, error=error[:300] or None)
 
 
 def _overview(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
@@ -85,21 +86,22 @@ def _overview(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
 
 
 @router.get("/console/audit", response_class=HTMLResponse, tags=["console"])
-def audit_trail(console: Console, action: str = "") -> HTMLResponse:
+def audit_trail(
+    console: Console, me: Annotated[Staff, Depends(StaffWith("audit.view"))], action: str = ""
+) -> HTMLResponse:
     """The newest console actions, allowed and refused (admins only)."""
-    with staff(console, "audit.view") as me:
-        entries = audit.recent(session=me.db, limit=200, action=action or None)
-        accounts = {str(a.username): str(a.display_name) for a in me.db.scalars(select(ConsoleAccount))}
-        return render(
-            console,
-            "console_audit.html",
-            me,
-            entries=entries,
-            action=action,
-            accounts=accounts,
-            actions=labels.AUDIT_ACTIONS,
-            target=lambda entry: audit_target(me.db, entry),
-        )
+    entries = audit.recent(session=me.db, limit=200, action=action or None)
+    accounts = {str(a.username): str(a.display_name) for a in me.db.scalars(select(ConsoleAccount))}
+    return render(
+        console,
+        "console_audit.html",
+        me,
+        entries=entries,
+        action=action,
+        accounts=accounts,
+        actions=labels.AUDIT_ACTIONS,
+        target=lambda entry: audit_target(me.db, entry),
+    )
 
 
 def audit_target(session: Session, entry: AuditEntry) -> str:

@@ -9,10 +9,10 @@ to the review file (``REVIEW_NLU_FILE``), or "ignore", which writes nothing.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -26,7 +26,7 @@ from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render, staff
 from backend.web.console.conversations import intent_names, threshold_of, tracker_of
 from backend.web.deps import Console, ConsoleContext
 
@@ -63,18 +63,24 @@ def _page(console: ConsoleContext, me: Staff, status: str, reason: str, page: in
 
 
 @router.get("/console/review", response_class=HTMLResponse, tags=["console"])
-def review(console: Console, status: str = "open", reason: str = "", page: int = 1, done: str = "") -> HTMLResponse:
+def review(
+    console: Console,
+    me: Annotated[Staff, Depends(StaffWith("conversations.view"))],
+    status: str = "open",
+    reason: str = "",
+    page: int = 1,
+    done: str = "",
+) -> HTMLResponse:
     """The queue: scan for new unsure messages, then list them."""
     page = max(1, page)
     error = None
-    with staff(console, "conversations.view") as me:
-        try:
-            with me.db.begin_nested():
-                added = review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
-        except TrackerUnavailable as exc:
-            added, error = 0, str(exc)
-        me.audit("review.view", target=status or "all", reason=reason, page=page, scanned=added)
-        return _page(console, me, status, reason, page, done=done or None, error=error)
+    try:
+        with me.db.begin_nested():
+            added = review_queue.scan(session=me.db, tracker=tracker_of(console), threshold=threshold_of(console))
+    except TrackerUnavailable as exc:
+        added, error = 0, str(exc)
+    me.audit("review.view", target=status or "all", reason=reason, page=page, scanned=added)
+    return _page(console, me, status, reason, page, done=done or None, error=error)
 
 
 @router.post("/console/review/{item_id}/label", tags=["console"])

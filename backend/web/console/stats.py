@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from backend.models import Community
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render
 from backend.web.console.stats_figures import FIGURES, Cell
 from backend.web.console.stats_filters import BadFilter, read_filters
 from backend.web.deps import Console
@@ -38,30 +39,35 @@ def _communities(me: Staff) -> list[Community]:
 
 
 @router.get("/console/stats", response_class=HTMLResponse, tags=["console"])
-def stats_page(console: Console, start: str = "", end: str = "", community: str = "") -> HTMLResponse:
+def stats_page(
+    console: Console,
+    me: Annotated[Staff, Depends(StaffWith("stats.view"))],
+    start: str = "",
+    end: str = "",
+    community: str = "",
+) -> HTMLResponse:
     """Every figure for the chosen period and community; a filter it cannot read is explained, not a 500."""
-    with staff(console, "stats.view") as me:
-        form = {"start": start[:20], "end": end[:20], "community": community[:32]}
-        try:
-            filters = read_filters(me, start[:20], end[:20], community[:32])
-        except BadFilter as exc:
-            page = render(
-                console, "console_stats.html", me, error=str(exc), figures=[], form=form,
-                communities=_communities(me), scope=None,
-            )  # fmt: skip
-            page.status_code = 400
-            return page
-        figures = [build(me, filters) for build in FIGURES.values()]
-        return render(
-            console,
-            "console_stats.html",
-            me,
-            figures=figures,
-            form=form,
-            communities=_communities(me),
-            scope=filters.community_name,
-            query=filters.query(),
-        )
+    form = {"start": start[:20], "end": end[:20], "community": community[:32]}
+    try:
+        filters = read_filters(me, start[:20], end[:20], community[:32])
+    except BadFilter as exc:
+        page = render(
+            console, "console_stats.html", me, error=str(exc), figures=[], form=form,
+            communities=_communities(me), scope=None,
+        )  # fmt: skip
+        page.status_code = 400
+        return page
+    figures = [build(me, filters) for build in FIGURES.values()]
+    return render(
+        console,
+        "console_stats.html",
+        me,
+        figures=figures,
+        form=form,
+        communities=_communities(me),
+        scope=filters.community_name,
+        query=filters.query(),
+    )
 
 
 def _cell(value: Cell) -> Cell:
@@ -72,25 +78,31 @@ def _cell(value: Cell) -> Cell:
 
 
 @router.get("/console/stats/{name}.csv", tags=["console"])
-def stats_csv(console: Console, name: str, start: str = "", end: str = "", community: str = "") -> Response:
+def stats_csv(
+    console: Console,
+    me: Annotated[Staff, Depends(StaffWith("stats.view"))],
+    name: str,
+    start: str = "",
+    end: str = "",
+    community: str = "",
+) -> Response:
     """One figure's table as CSV: UTF-8 with a BOM, the header in Chinese with the codes."""
-    with staff(console, "stats.view") as me:
-        if name not in FIGURES:
-            raise HTTPException(status_code=404, detail="没有这张统计表。")
-        try:
-            filters = read_filters(me, start[:20], end[:20], community[:32])
-        except BadFilter as exc:
-            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
-        figure = FIGURES[name](me, filters)
-        period = filters.weekly if name.startswith("weekly") else filters.monthly
-        me.audit("stats.export", target=name, period=f"{period.first}~{period.last}", community=filters.community_name)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([f"{zh}（{code}）" for zh, code in figure.columns])
-        writer.writerows([[_cell(v) for v in row] for row in figure.rows])
-        filename = f"stats-{name}-{period.first}_{period.last}.csv"
-        return Response(
-            "\ufeff" + out.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    if name not in FIGURES:
+        raise HTTPException(status_code=404, detail="没有这张统计表。")
+    try:
+        filters = read_filters(me, start[:20], end[:20], community[:32])
+    except BadFilter as exc:
+        return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
+    figure = FIGURES[name](me, filters)
+    period = filters.weekly if name.startswith("weekly") else filters.monthly
+    me.audit("stats.export", target=name, period=f"{period.first}~{period.last}", community=filters.community_name)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([f"{zh}（{code}）" for zh, code in figure.columns])
+    writer.writerows([[_cell(v) for v in row] for row in figure.rows])
+    filename = f"stats-{name}-{period.first}_{period.last}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -8,9 +8,9 @@ the staff's steps) show only the tickets in the account's scope
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -22,7 +22,7 @@ from backend.models import Grid, Ticket
 from backend.privacy import mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, StaffWith, render
 from backend.web.console.ticket_display import NOT_DISPATCHED, place_of, registry_places
 from backend.web.deps import Console
 
@@ -56,6 +56,7 @@ def _board_query(me: Staff, filters: dict[str, str]) -> Any:
 @router.get("/console/tickets", response_class=HTMLResponse, tags=["console"])
 def board(
     console: Console,
+    me: Annotated[Staff, Depends(StaffWith("tickets.view"))],
     status: str = "open",
     matter: str = "",
     category: str = "",
@@ -66,35 +67,34 @@ def board(
     """The ticket board: filters in the query string, overdue ones marked."""
     filters = {"status": status, "matter": matter, "category": category, "grid": grid, "level": level}
     filters["overdue"] = "1" if overdue else ""
-    with staff(console, "tickets.view") as me:
-        tickets = me.db.scalars(_board_query(me, filters)).all()
-        grids = {g.id: g for g in me.db.scalars(select(Grid))}
-        table = default_table()
-        places = registry_places(me.db, tickets)
-        rows = [
-            {
-                "ticket": t,
-                "category": labels.category(t.category),
-                "grid": grids[t.grid_id].name if t.grid_id in grids else "待派单",
-                "overdue": t.matter != "private" and t.status in OPEN_STATUSES and t.deadline < me.now,
-                "deadline": NOT_DISPATCHED if t.matter == "private" else weekday_and_clock(t.deadline),
-                "place": mask_text(place_of(t, places), rooms=True),
-                "summary": one_line(mask_text(str(t.description), rooms=True)),
-            }
-            for t in tickets
-        ]
-        rows.sort(key=lambda r: (not r["overdue"], r["ticket"].deadline))
-        return render(
-            console,
-            "console_tickets.html",
-            me,
-            rows=rows,
-            filters=filters,
-            statuses=STATUS_NAMES,
-            table=table,
-            levels=LEVEL_NAMES,
-            grids=sorted(grids.values(), key=lambda g: g.code),
-        )
+    tickets = me.db.scalars(_board_query(me, filters)).all()
+    grids = {g.id: g for g in me.db.scalars(select(Grid))}
+    table = default_table()
+    places = registry_places(me.db, tickets)
+    rows = [
+        {
+            "ticket": t,
+            "category": labels.category(t.category),
+            "grid": grids[t.grid_id].name if t.grid_id in grids else "待派单",
+            "overdue": t.matter != "private" and t.status in OPEN_STATUSES and t.deadline < me.now,
+            "deadline": NOT_DISPATCHED if t.matter == "private" else weekday_and_clock(t.deadline),
+            "place": mask_text(place_of(t, places), rooms=True),
+            "summary": one_line(mask_text(str(t.description), rooms=True)),
+        }
+        for t in tickets
+    ]
+    rows.sort(key=lambda r: (not r["overdue"], r["ticket"].deadline))
+    return render(
+        console,
+        "console_tickets.html",
+        me,
+        rows=rows,
+        filters=filters,
+        statuses=STATUS_NAMES,
+        table=table,
+        levels=LEVEL_NAMES,
+        grids=sorted(grids.values(), key=lambda g: g.code),
+    )
 
 
 def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
