@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -128,26 +128,6 @@ def staff(console: ConsoleContext, permission: str, *, csrf: str | None = None, 
         # The refusal is audited and committed; only then is the person turned away.
         person.audit(refusal[0], target=request.url.path, outcome="refused")
     raise Refused(refusal[1])
-
-
-class StaffWith:
-    """The logged-in staff member with ``permission``, as a route's dependency (the pages that only read).
-
-    ``me: Annotated[Staff, Depends(StaffWith("tickets.view"))]`` opens the
-    transaction of :func:`staff` before the route runs and closes it when the
-    route returns, before the response is sent. A refusal is audited and
-    turned into the 403 page before the route runs. Routes whose permission
-    depends on the path, or that check a form's CSRF token, use :func:`staff`.
-    """
-
-    def __init__(self, permission: str) -> None:
-        assert permission in PERMISSIONS, permission
-        self.permission = permission
-
-    def __call__(self, console: Console) -> Iterator[Staff]:
-        """Open the transaction as the logged-in person with the permission (FastAPI calls this per request)."""
-        with staff(console, self.permission) as me:
-            yield me
 
 
 def require_login_json(request: Request, sessions: Sessions) -> None:
@@ -292,15 +272,14 @@ def logout(request: Request, db: DbTransaction, csrf: str = Form("")) -> Respons
 
 
 @router.get("/console/accounts/locked", response_class=HTMLResponse, tags=["console"])
-def locked_accounts(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("accounts.manage"))], done: str = "", error: str = ""
-) -> HTMLResponse:
+def locked_accounts(console: Console, done: str = "", error: str = "") -> HTMLResponse:
     """Usernames locked or failing now, each with an unlock button (admins only)."""
-    rows = locked_usernames(session=me.db, now=me.now)
-    names = {row.username for row in rows}
-    known = set(me.db.scalars(select(ConsoleAccount.username).where(ConsoleAccount.username.in_(names))))
-    return render(console, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
-                  error=error[:300] or None)  # fmt: skip
+    with staff(console, "accounts.manage") as me:
+        rows = locked_usernames(session=me.db, now=me.now)
+        names = {row.username for row in rows}
+        known = set(me.db.scalars(select(ConsoleAccount.username).where(ConsoleAccount.username.in_(names))))
+        return render(console, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
+                      error=error[:300] or None)  # fmt: skip
 
 
 @router.post("/console/accounts/unlock", tags=["console"])

@@ -33,7 +33,8 @@ from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
 from backend.services.residents import split_sender
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()

@@ -21,7 +21,8 @@ from backend.errors import DomainError
 from backend.models.training import JOB_STATUS_NAMES, VERSION_STATUS_NAMES
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServerError
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()

@@ -25,8 +25,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.errors import DomainError, NotFound
 from backend.models import Resident
 from backend.points import staff_work
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
 from backend.web.console.points_input import form_number, resident_in_scope
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)

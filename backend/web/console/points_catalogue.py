@@ -18,8 +18,9 @@ from backend.dates import day
 from backend.errors import DomainError
 from backend.models import Community
 from backend.points import catalogue_work, staff_work
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
 from backend.web.console.points_input import community_in_scope, form_number
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)

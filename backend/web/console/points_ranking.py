@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from backend.points import staff_work
 from backend.points.ranking import ranking_csv, title_of
-from backend.web.console.auth import Staff, StaffWith, render
+from backend.web.console.auth import Staff, render
 from backend.web.console.points_input import chosen_month, community_in_scope
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console
 
 logger = logging.getLogger(__name__)

@@ -36,7 +36,8 @@ from backend.models import (
 )
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
-from backend.web.console.auth import Staff, StaffWith, render
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()

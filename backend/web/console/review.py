@@ -26,8 +26,9 @@ from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
 from backend.web.console.conversations import intent_names, threshold_of, tracker_of
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)

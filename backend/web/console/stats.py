@@ -22,7 +22,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from backend.models import Community
-from backend.web.console.auth import Staff, StaffWith, render
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.console.stats_figures import FIGURES, Cell
 from backend.web.console.stats_filters import BadFilter, read_filters
 from backend.web.deps import Console

@@ -30,7 +30,8 @@ from backend.models import ConsoleAccount, Department, Grid, GridMember, Ticket
 from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
-from backend.web.console.auth import Staff, StaffWith, render, staff
+from backend.web.console.auth import Staff, render, staff
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.console.ticket_display import NOT_DISPATCHED, PRIVATE_DEADLINE, place_of, registry_places
 from backend.web.deps import Console, ConsoleContext
 

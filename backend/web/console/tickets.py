@@ -22,7 +22,8 @@ from backend.models import Grid, Ticket
 from backend.privacy import mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
-from backend.web.console.auth import Staff, StaffWith, render
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import StaffWith
 from backend.web.console.ticket_display import NOT_DISPATCHED, place_of, registry_places
 from backend.web.deps import Console
 
