@@ -8,8 +8,8 @@ lifespan and kept on ``app.state``; this is the one module of the routes
 that reads them there, at each request, so a test that swaps one on
 ``app.state`` (the Rasa client, the session factory, the visitor clock) is
 obeyed by the next request. The console's staff member is a dependency
-too, :class:`backend.web.console.staff_dependency.StaffWith` (``me: Annotated[Staff,
-Depends(StaffWith("tickets.view"))]``), on the pages that only read; the
+too (``me: Annotated[Staff, staff_with("tickets.view")]``, from
+:mod:`backend.web.console.staff_dependency`) on the pages that only read; the
 routes that check a form's CSRF token or take the permission from the path
 open it with :func:`backend.web.console.auth.staff` inside the route. A
 refused one is audited in the same transaction either way.

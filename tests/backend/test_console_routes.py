@@ -117,6 +117,20 @@ def test_every_console_route_says_who_may_use_it(app):
     assert not missing, f"console routes without an authorisation entry: {missing}"
 
 
+def test_the_staff_member_a_route_depends_on_is_closed_before_the_response(app):
+    """Its transaction commits before the response is sent, as DbTransaction's does: a failed commit is never a 200."""
+    from backend.web.console.staff_dependency import StaffWith
+
+    found = [
+        (route.path, dependency.scope)
+        for route in app.routes
+        for dependency in getattr(getattr(route, "dependant", None), "dependencies", [])
+        if isinstance(dependency.call, StaffWith)
+    ]
+    assert len(found) >= 17
+    assert all(scope == "function" for _, scope in found), [f for f in found if f[1] != "function"]
+
+
 def test_nobody_logged_in_gets_nothing(app):
     client = TestClient(app)
     for method, path in EXPECTED:

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
 from backend.services.residents import split_sender
 from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -115,7 +115,7 @@ def queued_senders(db: Session) -> set[str]:
 @router.get("/console/conversations", response_class=HTMLResponse, tags=["console"])
 def conversations(
     console: Console,
-    me: Annotated[Staff, Depends(StaffWith("conversations.view"))],
+    me: Annotated[Staff, staff_with("conversations.view")],
     channel: str = "",
     since: str = "",
     until: str = "",
@@ -175,7 +175,7 @@ def _export(console: ConsoleContext, kind: str, filters: Filters, me: Staff) -> 
 
 @router.get("/console/conversations/export.jsonl", tags=["console"])
 def export_jsonl(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], channel: str = "",
+    console: Console, me: Annotated[Staff, staff_with("conversations.view")], channel: str = "",
     since: str = "", until: str = "", flagged: str = "", has_ticket: str = "", q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages, one JSON object a line, masked."""
@@ -197,7 +197,7 @@ def _cell(value: Any) -> Any:
 
 @router.get("/console/conversations/export.csv", tags=["console"])
 def export_csv(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], channel: str = "",
+    console: Console, me: Annotated[Staff, staff_with("conversations.view")], channel: str = "",
     since: str = "", until: str = "", flagged: str = "", has_ticket: str = "", q: str = "",
 ) -> Response:  # fmt: skip
     """The selected conversations' messages as CSV (UTF-8 with a BOM, for spreadsheets), masked."""
@@ -257,7 +257,7 @@ def _transcript_page(console: ConsoleContext, me: Staff, sender: str, **extra: A
 
 @router.get("/console/conversations/{sender}", response_class=HTMLResponse, tags=["console"])
 def conversation(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("conversations.view"))], sender: str, done: str = ""
+    console: Console, me: Annotated[Staff, staff_with("conversations.view")], sender: str, done: str = ""
 ) -> HTMLResponse:
     """One conversation: each resident message with what the NLU made of it, and the bot's answers."""
     me.audit("conversations.transcript", target=sender)

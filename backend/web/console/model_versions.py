@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError
@@ -22,7 +22,7 @@ from backend.models.training import JOB_STATUS_NAMES, VERSION_STATUS_NAMES
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServerError
 from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -55,7 +55,7 @@ def _page(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
 
 @router.get("/console/models", response_class=HTMLResponse, tags=["console"])
 def models_page(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("models.manage"))], done: str = "", error: str = ""
+    console: Console, me: Annotated[Staff, staff_with("models.manage")], done: str = "", error: str = ""
 ) -> HTMLResponse:
     """The serving model, the training in progress, and the history with scores."""
     return _page(console, me, done=done or None, error=error or None)

@@ -19,7 +19,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError, NotFound
@@ -27,7 +27,7 @@ from backend.models import Resident
 from backend.points import staff_work
 from backend.web.console.auth import Staff, render, staff
 from backend.web.console.points_input import form_number, resident_in_scope
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
@@ -51,9 +51,7 @@ def _home(console: ConsoleContext, me: Staff, *, status: int = 200, **extra: Any
 
 
 @router.get("/console/points", response_class=HTMLResponse, tags=["console"])
-def points_home(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("points.volunteer"))], done: str = ""
-) -> HTMLResponse:
+def points_home(console: Console, me: Annotated[Staff, staff_with("points.volunteer")], done: str = "") -> HTMLResponse:
     """Find a resident (points.view), log volunteer hours (points.volunteer), links to the 爱心超市 and ranking."""
     return _home(console, me, done=done or None)
 
@@ -89,7 +87,7 @@ def _ledger_page(
 
 @router.get("/console/points/residents/{code}", response_class=HTMLResponse, tags=["console"])
 def resident_page(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("points.view"))], code: str, done: str = ""
+    console: Console, me: Annotated[Staff, staff_with("points.view")], code: str, done: str = ""
 ) -> HTMLResponse:
     """A resident's balance (the sum of their ledger) and entries; the adjustment form for admins."""
     return _ledger_page(console, me, resident_in_scope(me, code), done=done or None)

@@ -11,7 +11,7 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.dates import day
@@ -20,7 +20,7 @@ from backend.models import Community
 from backend.points import catalogue_work, staff_work
 from backend.web.console.auth import Staff, render, staff
 from backend.web.console.points_input import community_in_scope, form_number
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _catalogue_page(
 
 @router.get("/console/points/catalogue", response_class=HTMLResponse, tags=["console"])
 def catalogue_page(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("points.catalogue"))], community: str = "", done: str = ""
+    console: Console, me: Annotated[Staff, staff_with("points.catalogue")], community: str = "", done: str = ""
 ) -> HTMLResponse:
     """The community's 爱心超市: items, cost and stock; set stock, add an item, retire or restore one."""
     return _catalogue_page(console, me, community_in_scope(me, community), done=done or None)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from backend.points import staff_work
 from backend.points.ranking import ranking_csv, title_of
 from backend.web.console.auth import Staff, render
 from backend.web.console.points_input import chosen_month, community_in_scope
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ router = APIRouter()
 
 @router.get("/console/points/ranking", response_class=HTMLResponse, tags=["console"])
 def ranking_page(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("points.view"))], community: str = "", month: str = ""
+    console: Console, me: Annotated[Staff, staff_with("points.view")], community: str = "", month: str = ""
 ) -> HTMLResponse:
     """The community's monthly ranking, names masked, with the CSV for the notice board."""
     place, chosen = community_in_scope(me, community), chosen_month(me, month)
@@ -43,7 +43,7 @@ def ranking_page(
 
 @router.get("/console/points/ranking.csv", tags=["console"])
 def ranking_export(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("points.view"))], community: str = "", month: str = ""
+    console: Console, me: Annotated[Staff, staff_with("points.view")], community: str = "", month: str = ""
 ) -> Response:
     """The ranking as CSV (UTF-8 with a BOM, so Excel opens it), masked names only; the export is audited."""
     place, chosen = community_in_scope(me, community), chosen_month(me, month)

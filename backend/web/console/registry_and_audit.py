@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -37,7 +37,7 @@ from backend.models import (
 from backend.models.chat import PENDING, ChatMessage
 from backend.privacy import mask_phone
 from backend.web.console.auth import Staff, render
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -45,7 +45,7 @@ router = APIRouter()
 
 @router.get("/console", response_class=HTMLResponse, tags=["console"])
 def overview(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("console.home"))], done: str = "", error: str = ""
+    console: Console, me: Annotated[Staff, staff_with("console.home")], done: str = "", error: str = ""
 ) -> HTMLResponse:
     """The registry overview page (with the routing edits for admins); other roles start at the tickets."""
     if not me.can("registry.view"):
@@ -87,9 +87,7 @@ def _overview(console: ConsoleContext, me: Staff, **extra: Any) -> HTMLResponse:
 
 
 @router.get("/console/audit", response_class=HTMLResponse, tags=["console"])
-def audit_trail(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("audit.view"))], action: str = ""
-) -> HTMLResponse:
+def audit_trail(console: Console, me: Annotated[Staff, staff_with("audit.view")], action: str = "") -> HTMLResponse:
     """The newest console actions, allowed and refused (admins only)."""
     entries = audit.recent(session=me.db, limit=200, action=action or None)
     accounts = {str(a.username): str(a.display_name) for a in me.db.scalars(select(ConsoleAccount))}

@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -28,7 +28,7 @@ from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
 from backend.web.console.auth import Staff, render, staff
 from backend.web.console.conversations import intent_names, threshold_of, tracker_of
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def _page(console: ConsoleContext, me: Staff, status: str, reason: str, page: in
 @router.get("/console/review", response_class=HTMLResponse, tags=["console"])
 def review(
     console: Console,
-    me: Annotated[Staff, Depends(StaffWith("conversations.view"))],
+    me: Annotated[Staff, staff_with("conversations.view")],
     status: str = "open",
     reason: str = "",
     page: int = 1,

@@ -17,13 +17,13 @@ import io
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from backend.models import Community
 from backend.web.console.auth import Staff, render
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.console.stats_figures import FIGURES, Cell
 from backend.web.console.stats_filters import BadFilter, read_filters
 from backend.web.deps import Console
@@ -42,7 +42,7 @@ def _communities(me: Staff) -> list[Community]:
 @router.get("/console/stats", response_class=HTMLResponse, tags=["console"])
 def stats_page(
     console: Console,
-    me: Annotated[Staff, Depends(StaffWith("stats.view"))],
+    me: Annotated[Staff, staff_with("stats.view")],
     start: str = "",
     end: str = "",
     community: str = "",
@@ -81,7 +81,7 @@ def _cell(value: Cell) -> Cell:
 @router.get("/console/stats/{name}.csv", tags=["console"])
 def stats_csv(
     console: Console,
-    me: Annotated[Staff, Depends(StaffWith("stats.view"))],
+    me: Annotated[Staff, staff_with("stats.view")],
     name: str,
     start: str = "",
     end: str = "",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi import APIRouter, Form, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -31,7 +31,7 @@ from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
 from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.console.ticket_display import NOT_DISPATCHED, PRIVATE_DEADLINE, place_of, registry_places
 from backend.web.deps import Console, ConsoleContext
 
@@ -149,7 +149,7 @@ def _load(me: Staff, number: str) -> Ticket:
 
 @router.get("/console/tickets/{number}", response_class=HTMLResponse, tags=["console"])
 def ticket_page(
-    console: Console, me: Annotated[Staff, Depends(StaffWith("tickets.view"))], number: str, done: str = ""
+    console: Console, me: Annotated[Staff, staff_with("tickets.view")], number: str, done: str = ""
 ) -> HTMLResponse:
     """One ticket: what, where, who, until when, its timeline, and the steps this person may take."""
     return _ticket_page(console, me, _load(me, number), done=done or None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -23,7 +23,7 @@ from backend.privacy import mask_text
 from backend.tickets.escalation import ESCALATION_CHAIN, LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES
 from backend.web.console.auth import Staff, render
-from backend.web.console.staff_dependency import StaffWith
+from backend.web.console.staff_dependency import staff_with
 from backend.web.console.ticket_display import NOT_DISPATCHED, place_of, registry_places
 from backend.web.deps import Console
 
@@ -57,7 +57,7 @@ def _board_query(me: Staff, filters: dict[str, str]) -> Any:
 @router.get("/console/tickets", response_class=HTMLResponse, tags=["console"])
 def board(
     console: Console,
-    me: Annotated[Staff, Depends(StaffWith("tickets.view"))],
+    me: Annotated[Staff, staff_with("tickets.view")],
     status: str = "open",
     matter: str = "",
     category: str = "",
