@@ -18,11 +18,13 @@ import logging
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.special import softmax
@@ -64,6 +66,58 @@ def weights_for_products(clf: Any) -> None:
     coef = getattr(clf, "coef_", None)
     if coef is not None and not coef.flags.f_contiguous:
         clf.coef_ = np.asfortranarray(coef)
+
+
+def _one_row(matrix: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """The (columns, values, width) of a 1 × n sparse matrix, read without building another matrix."""
+    if matrix.shape[0] != 1:
+        raise ValueError(f"a sentence feature has {matrix.shape[0]} rows")
+    if scipy.sparse.isspmatrix_coo(matrix):
+        return matrix.col, matrix.data, matrix.shape[1]
+    if scipy.sparse.isspmatrix_csr(matrix):
+        return matrix.indices, matrix.data, matrix.shape[1]
+    part = scipy.sparse.coo_matrix(matrix)
+    return part.col, part.data, part.shape[1]
+
+
+def sentence_matrix(messages: list[Message]) -> scipy.sparse.csr_matrix:
+    """One row per message: its sentence-level features of every featurizer, the sparse ones then the dense ones.
+
+    The matrix Rasa's ``LogisticRegressionClassifier._create_X`` builds, in one step: Rasa combines each
+    message's features (a deep copy and a sparse stack per featurizer, the sequence features too, which
+    the classifier never reads), stacks them with the dense ones and then stacks the rows, and scipy's
+    checks on each of those small matrices cost more than the scoring itself.
+
+    Raises:
+        ValueError: the messages' rows are not the same width (as stacking them would).
+    """
+    data: list[np.ndarray] = []
+    columns: list[np.ndarray] = []
+    rows: list[np.ndarray] = []
+    width: int | None = None
+    for index, message in enumerate(messages):
+        sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+        offset = 0
+        for feature in [f for f in sentence if f.is_sparse()] + [f for f in sentence if f.is_dense()]:
+            if feature.is_sparse():
+                found, values, size = _one_row(feature.features)
+            else:
+                dense = np.asarray(feature.features).reshape(-1)
+                found = np.flatnonzero(dense)
+                values, size = dense[found], dense.size
+            columns.append(found.astype(np.int64) + offset)
+            data.append(values.astype(np.float64, copy=False))
+            rows.append(np.full(len(found), index, dtype=np.int64))
+            offset += size
+        if width is not None and offset != width:
+            raise ValueError(f"message {index} has {offset} features where the others have {width}")
+        width = offset
+    if not data:
+        return scipy.sparse.csr_matrix((len(messages), width or 0))
+    matrix = scipy.sparse.coo_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))), shape=(len(messages), width or 0)
+    )
+    return matrix.tocsr()
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -116,7 +170,7 @@ class CalibratedLogisticRegression(LogisticRegressionClassifier):
         """The intent and ranking with calibrated probabilities."""
         if not hasattr(self.clf, "classes_"):
             return messages
-        probabilities = softmax(logits(self.clf, self._create_X(messages)) / self.temperature, axis=1)
+        probabilities = softmax(logits(self.clf, sentence_matrix(messages)) / self.temperature, axis=1)
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row, kind="stable")
             ranking: list[dict[str, Any]] = [

@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 
-from backend.rasa_ext.nlu_classifier import fit_temperature, logits, weights_for_products
-from backend.rasa_ext.nlu_tfidf import NUMBER_WORD, _Block, character_ngrams, words
+from backend.rasa_ext.nlu_classifier import fit_temperature, logits, sentence_matrix, weights_for_products
+from backend.rasa_ext.nlu_tfidf import NUMBER_WORD, TfidfFeaturizer, _Block, character_ngrams, words
 
 
 def test_digits_latin_letters_and_spaces_stay_out_of_the_character_ngrams():
@@ -82,3 +87,68 @@ def test_weights_laid_out_for_scoring_give_the_same_scores_bit_for_bit():
     assert np.array_equal(logits(clf, X[:40]), before)  # exact, not approximately
     weights_for_products(clf)  # once laid out, left as it is
     assert clf.coef_.flags.f_contiguous
+
+
+def _tokenised(text: str) -> Message:
+    message = Message(data={"text": text})
+    message.set("text_tokens", [Token(ch, i) for i, ch in enumerate(text)])
+    return message
+
+
+def test_the_sentence_row_is_both_blocks_side_by_side_as_stacking_them_gave():
+    examples = [_tokenised(t) for t in ("井盖松了一踩就晃", "三号楼电梯又坏了", "路灯不亮2019年")]
+    context = ExecutionContext(GraphSchema({}), node_name="tfidf")
+    featurizer = TfidfFeaturizer.create({}, None, None, context)  # no storage: not trained here
+    featurizer._blocks = (
+        _Block.fit([words(m) for m in examples]),
+        _Block.fit([featurizer._characters(m) for m in examples]),
+    )
+    for message in [*examples, _tokenised("完全没见过的字"), _tokenised("电梯电梯电梯")]:
+        word_block, character_block = featurizer._blocks
+        stacked = scipy.sparse.hstack(
+            [word_block.row(words(message)), character_block.row(featurizer._characters(message))], format="coo"
+        )
+        row = featurizer.sentence(message)
+        assert row.shape == stacked.shape
+        assert np.array_equal(row.toarray(), stacked.toarray())  # bit for bit, not approximately
+
+
+def _features(matrix, kind: str, origin: str) -> Features:
+    return Features(matrix, kind, "text", origin)
+
+
+def test_the_classifiers_rows_are_the_matrix_rasa_builds_bit_for_bit():
+    rng = np.random.default_rng(3)
+
+    def message(words_nonzero: int) -> Message:
+        m = Message(data={"text": "x"})
+        m.features = [
+            _features(scipy.sparse.coo_matrix(rng.random((3, 5))), FEATURE_TYPE_SEQUENCE, "regex"),  # never read
+            _features(
+                scipy.sparse.random(1, 7, density=0.4, format="coo", random_state=1), FEATURE_TYPE_SENTENCE, "regex"
+            ),
+            _features(rng.random((1, 4)), FEATURE_TYPE_SENTENCE, "vectors"),  # dense: after every sparse one
+            _features(
+                scipy.sparse.csr_matrix(
+                    (
+                        rng.random(words_nonzero),
+                        (np.zeros(words_nonzero, dtype=int), rng.permutation(20)[:words_nonzero]),
+                    ),
+                    shape=(1, 20),
+                ),
+                FEATURE_TYPE_SENTENCE,
+                "tfidf",
+            ),
+        ]
+        return m
+
+    messages = [message(n) for n in (0, 1, 6, 20)]
+    built = sentence_matrix(messages)
+    rasa = LogisticRegressionClassifier._create_X(None, messages)  # reads no attribute of self
+    assert built.shape == rasa.shape == (4, 31)
+    assert np.array_equal(built.toarray(), rasa.toarray())
+
+    narrower = message(3)
+    narrower.features = narrower.features[:2]
+    with pytest.raises(ValueError):
+        sentence_matrix([messages[0], narrower])
