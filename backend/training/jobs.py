@@ -8,7 +8,8 @@ up notifications), and that process moves the job through its stages:
    shown line by line; a model already trained from the same inputs is reused;
 2. 评估 and 对话测试 — the candidate and the serving model, in the same run, on
    the held-out split, the real messages when there are any, and the
-   conversation tests (:func:`backend.training.scoring.measure`);
+   conversation tests (:func:`backend.training.scoring.measure`; figures measured
+   before from the same model, inputs and code are read back, not measured again);
 3. 决定 — :func:`backend.training.promotion.decide`; if not worse, 上线:
    swapped into every running Rasa server (:func:`backend.training.versions.promote`).
 
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=10)  # no heartbeat for this long: the job's process is gone
 HEARTBEAT_SECONDS = 2.0
 ACTIVE = ("queued", "running")
+SCORES_FOLDER = "model-scores"  # under var/: figures already measured (backend.training.score_cache)
 
 
 class TrainingBusy(InvalidInput):
@@ -202,7 +204,13 @@ def run(
 
             def measure(model: Path, label: str) -> dict[str, Any]:
                 return scoring.measure(
-                    model, realdev_dir=settings.realdev_dir, env=env, label=label, say=say, on_line=progress.line
+                    model,
+                    realdev_dir=settings.realdev_dir,
+                    env=env,
+                    label=label,
+                    say=say,
+                    on_line=progress.line,
+                    cache_dir=settings.var_dir / SCORES_FOLDER,
                 )
 
             started = time.monotonic()

@@ -1,8 +1,8 @@
 """The promotion rule: a candidate serves only if it is not worse than the serving model.
 
-Both models are measured in the same run (:mod:`backend.training.scoring`),
-so the comparison is fair even after a test set grew, on three things a
-resident feels:
+Both models are measured on the same inputs with the same code
+(:mod:`backend.training.scoring`), so the comparison is fair even after a
+test set grew, on three things a resident feels:
 
 1. the held-out split (:func:`backend.evaluation.run`);
 2. the real citizen messages of ``REALDEV_DIR`` when they are there

@@ -5,7 +5,9 @@ the same run by :func:`measure`. The held-out split and the real messages go
 through one loaded model (:func:`backend.evaluation.run`, the resident's
 path: the model, then the triage); the conversation tests run in a Rasa
 process of their own (:mod:`backend.training.stories`). The real messages
-stay in memory: only their figures come out of here.
+stay in memory: only their figures come out of here. Figures already measured
+from the same model, inputs and code are read back
+(:mod:`backend.training.score_cache`) instead of measured again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backend.training import promotion, stories
+from backend.training import promotion, score_cache, stories
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ def measure(
     say: Callable[[str, str], None] | None = None,
     on_line: Callable[[str], None] | None = None,
     stories_file: Path = stories.STORIES_FILE,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Every figure the rule looks at for ``model`` (what is stored with the model).
 
@@ -59,11 +62,24 @@ def measure(
         say: ``(stage, line)`` progress for the person watching.
         on_line: Rasa's output line by line (the job's heartbeat).
         stories_file: the conversation tests.
+        cache_dir: where figures are kept by what they were measured from; None: always measure.
 
     Raises:
         stories.StoryTestError: the conversation tests did not run to the end.
     """
     name = model.name.removesuffix(".tar.gz")
+    digest = None
+    if cache_dir is not None:
+        from backend.evaluation import HELDOUT_DIR
+        from backend.realdev import FILE_NAME
+
+        inputs = [*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file]
+        digest = score_cache.key(model, inputs=inputs)
+        kept = score_cache.read(cache_dir, digest)
+        if kept is not None:
+            if say:
+                say("评估", f"{label} {name} 已在同样的代码和测试数据上评估过，直接用那次的结果")
+            return kept
     if say:
         where = "留出集和真实留言" if (realdev_dir / "realdev.jsonl").is_file() else "留出集"
         say("评估", f"在{where}上评估{label} {name}")
@@ -71,4 +87,6 @@ def measure(
     if say:
         say("对话测试", f"用 rasa test 跑对话测试：{label} {name}（约 1 分钟）")
     scores.update(stories.run(model, env=env, stories=stories_file, on_line=on_line).scores())
+    if digest is not None and cache_dir is not None:
+        score_cache.write(cache_dir, digest, scores)
     return scores

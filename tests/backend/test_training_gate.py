@@ -266,7 +266,7 @@ def test_make_train_lets_the_good_model_back_over_the_broken_one(models, gate_se
 
     assert cli.cmd_ensure(None) == 0
     out = capsys.readouterr().out
-    assert "模型已是最新" in out and "对话测试：" in out, out
+    assert "模型已是最新" in out and "✓ 对话测试通过的故事：" in out, out
     assert f"新模型通过了原来没通过的：「{BROKEN_STORY}」" in out and "不比正在使用的差，上线。" in out, out
     with sessions() as s:
         assert versions.serving(s).name == name
