@@ -1,11 +1,14 @@
 """A typed answer to the buttons on screen is handled as the press it stands for, before Rasa reads it.
 
-The guarded REST channel (:mod:`backend.rasa_ext.channel`), through which every
-channel reaches Rasa, hands each incoming message to :func:`as_pressed`. A
-short message (:func:`backend.rasa_ext.typed_buttons.may_be_a_button`) is
+A short message (:func:`backend.rasa_ext.typed_buttons.may_be_a_button`) is
 matched against the buttons of the assistant's latest answer to that sender
-(the bot events stored after the sender's last message), and when it stands
-for exactly one of them it is handled as that button:
+(its bot events after the sender's last message), and when it stands for
+exactly one of them it is handled as that button. Where the buttons come
+from: the conversation Rasa has just read for the turn, under the sender's
+lock (:func:`pressed_in`, called by the ``typed_buttons`` patch,
+:mod:`backend.rasa_ext.patches.typed_buttons`); with that patch switched
+off, a query of the tracker store made by the guarded REST channel
+(:mod:`backend.rasa_ext.channel`, :func:`as_pressed`). Either way:
 
 - a payload that sends an intent (``/affirm``, ``/rate_satisfaction{...}``)
   becomes the message's parse, exactly as Rasa unpacks it on a press, while
@@ -27,12 +30,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from backend.rasa_ext.patches.speedups import payload_parse
 from backend.rasa_ext.typed_buttons import intent_of, load_paraphrases, match, may_be_a_button
@@ -72,16 +78,37 @@ async def buttons_on_screen(tracker_store: Any, sender_id: str) -> list[dict[str
         events = _sql_bot_events(store, sender_id)
     else:
         tracker = await store.retrieve(sender_id)
-        events = []
-        for event in reversed(tracker.events if tracker else []):
-            if event.type_name == "user":
-                break
-            if event.type_name == "bot":
-                events.insert(0, event.as_dict())
+        events = _bot_events_after_last_message(tracker.events if tracker else [])
+    return _buttons_of(events)
+
+
+def _bot_events_after_last_message(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The bot events of a conversation after its last user message, in order, as dicts."""
+    found: list[dict[str, Any]] = []
+    for event in reversed(events):
+        if event.type_name == "user":
+            break
+        if event.type_name == "bot":
+            found.append(event.as_dict())
+    return found[::-1]
+
+
+def _buttons_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     for event in events:
         buttons.extend(b for b in (event.get("data") or {}).get("buttons") or [] if isinstance(b, dict))
     return buttons
+
+
+def pressed_in(tracker: DialogueStateTracker, message: UserMessage, domain: Any) -> UserMessage:
+    """``message`` as the press of the one button on screen in ``tracker`` it stands for; else ``message`` itself.
+
+    ``tracker`` is the sender's conversation as Rasa holds it for this turn, before the message is added.
+    """
+    if message.parse_data or not may_be_a_button(message.text):
+        return message
+    started = time.perf_counter()
+    return _pressed(message, _buttons_of(_bot_events_after_last_message(tracker.events)), domain, started)
 
 
 async def as_pressed(agent: Any, message: UserMessage) -> UserMessage:
@@ -94,6 +121,11 @@ async def as_pressed(agent: Any, message: UserMessage) -> UserMessage:
     except Exception:  # the store's own read in this turn reports and refuses; here the message goes on as typed
         logger.warning("could not read the buttons on screen; the message is handled as typed", exc_info=True)
         return message
+    return _pressed(message, buttons, agent.domain, started)
+
+
+def _pressed(message: UserMessage, buttons: list[dict[str, Any]], domain: Any, started: float) -> UserMessage:
+    """``message`` as the press of the one of ``buttons`` it stands for, or ``message`` itself."""
     pressed = match(str(message.text), buttons, load_paraphrases()) if buttons else None
     if pressed is None:
         logger.debug("typed-button check: no match among %d buttons (%.2f ms)", len(buttons), _ms(started))
@@ -108,7 +140,7 @@ async def as_pressed(agent: Any, message: UserMessage) -> UserMessage:
     if intent_of(pressed.payload) is None:
         text, parse = pressed.payload, None
     else:
-        text, parse = str(message.text), payload_parse(pressed.payload, agent.domain)
+        text, parse = str(message.text), payload_parse(pressed.payload, domain)
         if parse is None:  # an intent this model does not know: a press would go to the NLU too
             return message
     logger.info("typed message taken as the button %r (%s, %.2f ms)", pressed.title, pressed.how, _ms(started))

@@ -36,6 +36,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import text
 
 from backend.rasa_ext.button_answers import as_pressed
+from backend.rasa_ext.patches import typed_buttons as typed_buttons_patch
 from backend.rasa_ext.tracker_store import LeanSQLTrackerStore
 
 logger = logging.getLogger(__name__)
@@ -132,12 +133,16 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Any) -> Blueprint:
         """The REST routes, a health route, and the before/after checks of the store.
 
-        Every message goes through :func:`backend.rasa_ext.button_answers.as_pressed` first: typed words that
-        stand for one of the buttons on screen are handled as its press (the words kept, see that module).
+        Typed words that stand for one of the buttons on screen are handled as its press (the words kept, see
+        :mod:`backend.rasa_ext.button_answers`): by the processor, in the turn's tracker, when the
+        ``typed_buttons`` patch is on; else here, with :func:`~backend.rasa_ext.button_answers.as_pressed`.
         """
         server: dict[str, Any] = {}  # the Sanic app serving this channel, for its current agent
 
         async def typed_buttons_pressed(message: UserMessage) -> None:
+            if typed_buttons_patch.installed():  # the processor matches them in the turn's own tracker
+                await on_new_message(message)
+                return
             agent = getattr(getattr(server.get("app"), "ctx", None), "agent", None)
             await on_new_message(await as_pressed(agent, message))
 

@@ -287,3 +287,35 @@ async def test_any_store_rasa_supports_works_the_same(domain):
     await _conversation(store, "web:e", ("用 30 分兑换毛巾？", DOMAIN_BUTTONS["utter_points_redeem_confirm"]))
     pressed = await as_pressed(Agent(domain=domain, tracker_store=store), UserMessage("确认兑换", sender_id="web:e"))
     assert pressed.parse_data["intent"]["name"] == "affirm" and pressed.text == "确认兑换"
+
+
+async def test_the_processor_reads_the_buttons_in_the_turns_own_conversation(agent, monkeypatch):
+    """The ``typed_buttons`` patch on: no query of the store of its own, the words the model's NLU reads."""
+    from rasa.core.processor import MessageProcessor
+
+    from backend.rasa_ext.patches import typed_buttons
+
+    monkeypatch.setattr(MessageProcessor, "_handle_message_with_tracker", MessageProcessor._handle_message_with_tracker)
+    typed_buttons.install()  # undone when the test ends (the line above)
+    assert typed_buttons.installed()
+    store = InMemoryTrackerStore(agent.domain)
+    monkeypatch.setattr(agent.processor, "tracker_store", store)
+
+    await _conversation(store, "web:f", ("这件事急不急？", DOMAIN_BUTTONS["utter_ask_report_urgency"]))
+    await agent.processor.log_message(UserMessage("紧急吧", sender_id="web:f", metadata={"lang": "zh"}))
+    said = (await store.retrieve("web:f")).latest_message
+    assert said.text == "紧急"  # a button of words: the NLU and the form read the button's words
+    assert said.metadata["lang"] == "zh"  # the message's own metadata kept (Rasa adds the model's id beside it)
+    pressed = {"typed": "紧急吧", "title": "紧急", "payload": "紧急", "how": "title_in_message"}
+    assert said.metadata[METADATA_KEY] == pressed
+
+    await _conversation(store, "web:g", ("这个问题已经有人反映过了", DOMAIN_BUTTONS["utter_report_duplicate"]))
+    await agent.processor.log_message(UserMessage("那我关注一下吧", sender_id="web:g"))
+    said = (await store.retrieve("web:g")).latest_message
+    assert said.text == "那我关注一下吧" and said.intent["name"] == "affirm"  # the typed words, the button's intent
+    assert said.metadata[METADATA_KEY]["title"] == "关注这张工单"
+
+    await _conversation(store, "web:h", ("有人反映过了", DOMAIN_BUTTONS["utter_report_duplicate"]), then="好的")
+    await agent.processor.log_message(UserMessage("关注这张工单", sender_id="web:h"))
+    said = (await store.retrieve("web:h")).latest_message
+    assert METADATA_KEY not in (said.metadata or {})  # the buttons were answered already: read as typed

@@ -72,6 +72,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("copies", "slots and debug-log arguments no longer deep-copied", _module("copies")),
     Patch("rule_matching", "RulePolicy's rules prepared once", _module("rule_matching")),
     Patch("action_connections", "connections to the action server kept open", _module("connections")),
+    Patch("typed_buttons", "typed words for a button read from the turn's tracker, not a query of their own",
+          _module("typed_buttons")),
 )  # fmt: skip
 
 
