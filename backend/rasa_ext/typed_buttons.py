@@ -16,7 +16,8 @@ deciding:
    a ticket number for its button);
 4. everyday words for the button's meaning: yes-buttons and no-buttons,
    by their payload's intent (``config/button_paraphrases.yml``), one or
-   several of them with filler ("算了我自己弄");
+   several of them with filler ("算了我自己弄"), except the buttons that
+   file says only their own words press;
 5. the position: "第一个", "第2个", "最后一个".
 
 A tier that fits buttons with different payloads is ambiguous and nothing
@@ -62,12 +63,16 @@ class Paraphrases:
         generic: normalised words too general to stand for a button unless they are its whole title.
         greetings: normalised greetings ("你好"): a message that is one of them, with filler around it, presses
             nothing, though it is made of a filler word and a yes-word (你 + 好).
+        own_words_only: normalised titles of buttons everyday words never press: their payload says yes or no,
+            but the button does something else (情况不一样，单独登记 sends /deny and files a ticket, where a
+            typed 算了 means to stop).
     """
 
     meanings: dict[str, tuple[frozenset[str], frozenset[str]]]
     filler: frozenset[str]
     generic: frozenset[str]
     greetings: frozenset[str] = frozenset()
+    own_words_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ def parse_paraphrases(data: dict[str, Any]) -> Paraphrases:
         filler=filler,
         generic=words(data.get("generic") or []),
         greetings=words(data.get("greetings") or []),
+        own_words_only=words(data.get("own_words_only") or []),
     )
 
 
@@ -230,7 +236,9 @@ def match(text: str, buttons: Sequence[dict[str, Any]], words: Paraphrases) -> P
     said = {name for name, (_, phrases) in words.meanings.items() if _says_only(message, phrases, words.filler)}
     if len(said) == 1:
         intents = words.meanings[said.pop()][0]
-        tiers.append(("paraphrase", [(b, p) for b, p, _ in shown if intent_of(p) in intents]))
+        tiers.append(
+            ("paraphrase", [(b, p) for b, p, t in shown if intent_of(p) in intents and t not in words.own_words_only])
+        )
     elif said:
         return None  # yes and no at once: the resident is not answering the buttons
     index = _position(message, len(shown), words.filler)

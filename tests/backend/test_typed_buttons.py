@@ -177,6 +177,8 @@ def test_typed_words_act_as_the_one_button_they_say(screen: str, typed: str, tit
         ("which_ticket", "路灯"),
         # no button with that meaning on screen
         ("utter_ask_place_scope", "好的"),
+        ("utter_report_duplicate", "算了，不登记了"),  # its no-button files a ticket: stopping is the NLU's cancel
+        ("utter_report_duplicate", "不用了"),
         ("utter_report_which_field", "算了"),
         ("utter_ask_place_scope", "第五个"),
         # a payload typed by a channel, and a message too long to be a button
