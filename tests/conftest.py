@@ -39,6 +39,8 @@ from backend.db import make_engine, make_session_factory
 from backend.registry.file_import import import_registry
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 
+pytest_plugins = ("tests.e2e.stack_fixtures",)  # the started stack (`stack`, `running`): one per run, for every folder
+
 
 def migrate(database_url: str) -> None:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))

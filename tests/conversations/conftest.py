@@ -1,12 +1,10 @@
-"""The conversation suite runs against the same started stack as tests/e2e, and prints a pass rate per group."""
+"""The conversation suite prints a pass rate per group (it runs against the stack every folder shares)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 import pytest
-
-from tests.e2e.conftest import running, stack  # noqa: F401 - the started stack, shared with tests/e2e
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,4 +1,10 @@
-"""The running stack for end-to-end tests (started once per test session)."""
+"""The running stack for the tests that need it: one per test session, shared by every folder.
+
+Registered once in ``tests/conftest.py`` (``pytest_plugins``), so the
+end-to-end, conversation and security tests all get the same stack. When each
+folder imported these fixtures into its own namespace, each import was a
+fixture of its own: four stacks started per pass, all left running to its end.
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 
 from backend.web.app import create_app
 from tests.console_client import console_app, login
-from tests.e2e.conftest import running, stack  # noqa: F401 - the shared real stack
 from tests.e2e.stack import Stack
 from tests.e2e.test_chat_page import browser  # noqa: F401 - the shared Chromium
 
@@ -78,7 +77,7 @@ def test_the_console_carries_the_headers_before_and_after_login(settings, regist
 
 
 @pytest.fixture(scope="module")
-def admin(stack: Stack) -> str:  # noqa: F811
+def admin(stack: Stack) -> str:
     username = f"h-admin-{uuid.uuid4().hex[:6]}"
     stack.command("accounts", "add", username, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
     return username
@@ -105,7 +104,7 @@ def _violations(page) -> list[str]:
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_the_chat_page_works_in_chromium_with_no_csp_violation(watched_page, running: Stack):  # noqa: F811
+def test_the_chat_page_works_in_chromium_with_no_csp_violation(watched_page, running: Stack):
     page = watched_page
     response = page.goto(running.web_url + "/")
     _assert_security_headers(response.headers)
@@ -120,7 +119,7 @@ def test_the_chat_page_works_in_chromium_with_no_csp_violation(watched_page, run
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_the_console_works_in_chromium_with_no_csp_violation(watched_page, running: Stack, admin):  # noqa: F811
+def test_the_console_works_in_chromium_with_no_csp_violation(watched_page, running: Stack, admin):
     page = watched_page
     response = page.goto(running.web_url + "/console")
     _assert_security_headers(response.headers)
@@ -142,7 +141,7 @@ def test_the_console_works_in_chromium_with_no_csp_violation(watched_page, runni
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_an_injected_script_is_refused_and_the_page_cannot_be_framed(watched_page, running: Stack):  # noqa: F811
+def test_an_injected_script_is_refused_and_the_page_cannot_be_framed(watched_page, running: Stack):
     page = watched_page
     page.goto(running.web_url + "/")
     page.wait_for_selector(".msg.bot .bubble")

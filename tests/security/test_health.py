@@ -25,7 +25,6 @@ from fastapi.testclient import TestClient
 
 from backend.settings import PROJECT_ROOT, Settings, load_settings
 from backend.web.app import create_app
-from tests.e2e.conftest import running, stack  # noqa: F401 - the shared real stack
 from tests.e2e.stack import Stack, free_port
 
 
@@ -257,7 +256,7 @@ def _wait_health(url: str, status: int, timeout: float = 60) -> httpx.Response:
 
 
 @pytest.fixture()
-def watched(running: Stack, tmp_path: Path) -> Iterator[tuple[Stack, Path]]:  # noqa: F811
+def watched(running: Stack, tmp_path: Path) -> Iterator[tuple[Stack, Path]]:
     """The stack's web app and worker restarted with a heartbeat file of their own, stale after 5 s."""
     beat = tmp_path / "worker.heartbeat"
     extra = {"WORKER_HEARTBEAT_FILE": str(beat), "WORKER_HEARTBEAT_STALE_SECONDS": "5"}
