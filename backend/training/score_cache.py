@@ -12,11 +12,13 @@ figures are kept, never a real message (they hold none).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -86,3 +88,15 @@ def write(cache_dir: Path, digest: str, scores: dict[str, Any]) -> None:
     partial = cache_dir / f".{digest}.{os.getpid()}.tmp"
     partial.write_text(json.dumps(scores, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     os.replace(partial, final)
+
+
+@contextmanager
+def one_at_a_time(cache_dir: Path, digest: str) -> Iterator[None]:
+    """Hold the lock of one measurement: a second process measuring the same thing waits, then reads its figures."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with (cache_dir / f".{digest}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -68,18 +68,38 @@ def measure(
         stories.StoryTestError: the conversation tests did not run to the end.
     """
     name = model.name.removesuffix(".tar.gz")
-    digest = None
-    if cache_dir is not None:
-        from backend.evaluation import HELDOUT_DIR
-        from backend.realdev import FILE_NAME
 
-        inputs = [*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file]
-        digest = score_cache.key(model, inputs=inputs)
+    def now() -> dict[str, Any]:
+        return _measured(model, realdev_dir, env, label, say, on_line, stories_file)
+
+    if cache_dir is None:
+        return now()
+    from backend.evaluation import HELDOUT_DIR
+    from backend.realdev import FILE_NAME
+
+    digest = score_cache.key(model, inputs=[*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file])
+    with score_cache.one_at_a_time(cache_dir, digest):  # the same model measured elsewhere meanwhile: read, not redone
         kept = score_cache.read(cache_dir, digest)
         if kept is not None:
             if say:
                 say("评估", f"{label} {name} 已在同样的代码和测试数据上评估过，直接用那次的结果")
             return kept
+        scores = now()
+        score_cache.write(cache_dir, digest, scores)
+    return scores
+
+
+def _measured(
+    model: Path,
+    realdev_dir: Path,
+    env: dict[str, str],
+    label: str,
+    say: Callable[[str, str], None] | None,
+    on_line: Callable[[str], None] | None,
+    stories_file: Path,
+) -> dict[str, Any]:
+    """:func:`measure`'s figures, measured now."""
+    name = model.name.removesuffix(".tar.gz")
     if say:
         where = "留出集和真实留言" if (realdev_dir / "realdev.jsonl").is_file() else "留出集"
         say("评估", f"在{where}上评估{label} {name}")
@@ -87,6 +107,4 @@ def measure(
     if say:
         say("对话测试", f"用 rasa test 跑对话测试：{label} {name}（约 1 分钟）")
     scores.update(stories.run(model, env=env, stories=stories_file, on_line=on_line).scores())
-    if digest is not None and cache_dir is not None:
-        score_cache.write(cache_dir, digest, scores)
     return scores

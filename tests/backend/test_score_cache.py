@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,27 @@ def test_measure_reads_figures_kept_for_the_same_model_and_inputs_without_loadin
     with pytest.raises(Exception):  # noqa: B017 - the real messages changed: measured, and this is no model
         measure()
     assert said == [("评估", "在留出集和真实留言上评估正在使用的模型 sst-kept")]
+
+
+def test_a_second_measurement_of_the_same_thing_waits_for_the_first_and_reads_its_figures(tmp_path):
+    cache = tmp_path / "scores"
+    order: list[str] = []
+    first_holds = threading.Event()
+
+    def first() -> None:
+        with score_cache.one_at_a_time(cache, "same"):
+            first_holds.set()
+            time.sleep(0.5)  # measuring
+            score_cache.write(cache, "same", FIGURES)
+            order.append("first wrote")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_holds.wait(5)
+    with score_cache.one_at_a_time(cache, "same"):
+        order.append("second read")
+        assert score_cache.read(cache, "same") == FIGURES
+    thread.join(5)
+    assert order == ["first wrote", "second read"]
+    with score_cache.one_at_a_time(cache, "another"):  # another measurement does not wait for this one
+        pass
