@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The two pytest passes of `make test`, side by side: each mostly keeps one core busy, and the machine has two.
+# The passes of `make test`, side by side: the pytest ones each mostly keep one core busy, the machine has two,
+# and the checks fill the time they spend waiting.
+#   checks      lint, types, `rasa data validate` and the conversation tests (`make lint typecheck validate
+#               conversation-tests`); their failure is printed as soon as they end
 #   sqlite      every test, on SQLite, one Rasa server (as `make run` runs)
 #   production  the tests the services can change (`--services-only`), again on PostgreSQL and Redis
 #               (scripts/test-services.sh starts them on loopback ports and stops them afterwards)
 # Each pass writes var/test-logs/<pass>.log; a failed pass's log is printed whole, a passed one's summary.
-#   scripts/test-passes.sh [sqlite|production|both]   (default both)
+#   scripts/test-passes.sh [all|both|checks|sqlite|production]   (default both: the two pytest passes; all: the three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-both}
@@ -12,6 +15,16 @@ LOGS=var/test-logs
 mkdir -p "$LOGS"
 PY=.venv/bin/python
 PRODUCTION_TESTS=(tests/backend tests/actions tests/bot tests/security tests/e2e tests/conversations)
+
+checks_pass() {
+  # -o: the setup and training `make test` did before starting the passes are not done again
+  make --no-print-directory -o setup -o db -o train lint typecheck validate conversation-tests \
+    >"$LOGS/checks.log" 2>&1 || {
+    local status=$?
+    echo "== checks: FAILED (lint, types, validate or the conversation tests); the pytest passes go on (log: $LOGS/checks.log)"
+    return $status
+  }
+}
 
 sqlite_pass() { scripts/with-env.sh "$PY" -m pytest -p no:cacheprovider --durations=15 >"$LOGS/sqlite.log" 2>&1; }
 
@@ -27,13 +40,16 @@ production_pass() {
 }
 
 report() {  # name status seconds
-  if [ "$2" = 0 ]; then
+  if [ "$2" != 0 ]; then
+    echo "== $1: FAILED (exit $2) after $3 s; its log follows"
+    cat "$LOGS/$1.log"
+  elif [ "$1" = checks ]; then
+    echo "== checks (lint, types, validate, conversation tests): passed in $3 s (log: $LOGS/checks.log)"
+    grep -E "Contracts: |^Success: |passed \(|Finished evaluation|Stories: |Correct:|Accuracy:" "$LOGS/checks.log" | tail -n 8 || true
+  else
     echo "== pytest $1: passed in $3 s (log: $LOGS/$1.log)"
     awk '/slowest 15 durations/ {on = 1; print; next} on && /^=/ {exit} on' "$LOGS/$1.log"
     grep -E "^=+ .*(passed|failed).* in [0-9.]+s" "$LOGS/$1.log" | tail -n 1 || true
-  else
-    echo "== pytest $1: FAILED (exit $2) after $3 s; its log follows"
-    cat "$LOGS/$1.log"
   fi
 }
 
@@ -44,16 +60,24 @@ timed() {  # name: run its pass, then write how long it took beside its log
   return $status
 }
 
+chosen() {  # name: whether this run includes that pass
+  case "$which" in
+    all) return 0 ;;
+    both) [ "$1" != checks ] ;;
+    *) [ "$which" = "$1" ] ;;
+  esac
+}
+
 declare -A pid
-for name in sqlite production; do
-  [ "$which" = both ] || [ "$which" = "$name" ] || continue
+for name in checks sqlite production; do
+  chosen "$name" || continue
   rm -f "$LOGS/$name.seconds"
   timed "$name" &
   pid[$name]=$!
-  echo "pytest $name: started (log: $LOGS/$name.log)"
+  echo "$name: started (log: $LOGS/$name.log)"
 done
 failed=0
-for name in sqlite production; do
+for name in checks sqlite production; do
   [ -n "${pid[$name]:-}" ] || continue
   status=0; wait "${pid[$name]}" || status=$?
   report "$name" "$status" "$(cat "$LOGS/$name.seconds" 2>/dev/null || echo '?')"
