@@ -50,16 +50,17 @@ def _feed(digest: Any, label: str, path: Path) -> None:
             digest.update(chunk)
 
 
-def key(model: Path, *, inputs: Iterable[Path], root: Path = PROJECT_ROOT) -> str:
+def key(model: Path, *, inputs: Iterable[Path], patches_off: str = "", root: Path = PROJECT_ROOT) -> str:
     """The digest of everything ``model``'s figures are measured from.
 
     Args:
         model: the model archive.
         inputs: the test inputs read besides the code (held-out files, the real messages, the stories).
+        patches_off: the Rasa patches ``rasa test`` runs without (``RASA_PATCHES_OFF`` of its environment).
         root: the project whose code does the measuring.
     """
     digest = hashlib.sha256(f"score-cache {FORMAT}".encode())
-    digest.update(f"\0rasa {metadata.version('rasa')}\0patches off {os.environ.get('RASA_PATCHES_OFF', '')}".encode())
+    digest.update(f"\0rasa {metadata.version('rasa')}\0patches off {patches_off}".encode())
     _feed(digest, "model", model)
     for path in inputs:
         _feed(digest, f"input {path.name}", path)

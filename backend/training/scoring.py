@@ -77,7 +77,8 @@ def measure(
     from backend.evaluation import HELDOUT_DIR
     from backend.realdev import FILE_NAME
 
-    digest = score_cache.key(model, inputs=[*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file])
+    inputs = [*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file]
+    digest = score_cache.key(model, inputs=inputs, patches_off=env.get("RASA_PATCHES_OFF", ""))
     with score_cache.one_at_a_time(cache_dir, digest):  # the same model measured elsewhere meanwhile: read, not redone
         kept = score_cache.read(cache_dir, digest)
         if kept is not None:

@@ -51,13 +51,11 @@ def test_the_digest_changes_with_the_model_each_input_and_the_code(tmp_path, pro
         seen.add(digest)
 
 
-def test_switching_a_patch_off_is_another_measurement(tmp_path, project, monkeypatch):
+def test_switching_a_patch_off_is_another_measurement(tmp_path, project):
     model = tmp_path / "model.tar.gz"
     model.write_bytes(b"model")
-    monkeypatch.delenv("RASA_PATCHES_OFF", raising=False)
     on = score_cache.key(model, inputs=[], root=project)
-    monkeypatch.setenv("RASA_PATCHES_OFF", "all")
-    assert score_cache.key(model, inputs=[], root=project) != on
+    assert score_cache.key(model, inputs=[], patches_off="all", root=project) != on
 
 
 def test_kept_figures_read_back_whole_and_an_unreadable_file_is_measured_again(tmp_path):

@@ -47,12 +47,10 @@ import httpx
 import pytest
 import yaml
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import bindparam, create_engine, text
 
 from backend.settings import PROJECT_ROOT
-from backend.tickets.lifecycle import OPEN_STATUSES
 from backend.tickets.urgency import default_numbers
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, close_open_tickets
 
 pytestmark = pytest.mark.e2e
 HERE = Path(__file__).parent
@@ -170,26 +168,6 @@ def test_english_in_finds_words_and_codes_but_not_numbers() -> None:
     assert english_in("意图 inform_phone") == ["inform_phone"]
 
 
-def _close_earlier_tickets(stack: Stack) -> None:
-    """Mark every open ticket of earlier conversations closed: each transcript starts in a district with none.
-
-    The suite shares one stack, and an open ticket of the same category at the
-    same building or road turns a new report into the offer to follow it; the
-    transcripts are written to stand alone, so the harness clears that state.
-    """
-    engine = create_engine(stack.env["DATABASE_URL"])
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text("UPDATE tickets SET status = 'closed' WHERE status IN :open").bindparams(
-                    bindparam("open", expanding=True)
-                ),
-                {"open": sorted(OPEN_STATUSES)},
-            )
-    finally:
-        engine.dispose()
-
-
 def _check_ticket(me: WebResident, number: str, fields: dict[str, Any], where: str) -> None:
     detail = me.api(f"/api/tickets/{number}")
     assert {k: detail[k] for k in fields} == fields, where
@@ -198,7 +176,7 @@ def _check_ticket(me: WebResident, number: str, fields: dict[str, Any], where: s
 @pytest.mark.parametrize("transcript", TRANSCRIPTS, ids=[t["name"] for t in TRANSCRIPTS])
 def test_conversation(running: Stack, transcript: dict[str, Any], record_property) -> None:
     record_property("conversation_group", transcript["group"])
-    _close_earlier_tickets(running)
+    close_open_tickets(running)  # each transcript starts in a district with none
     if transcript.get("filed_first"):
         neighbour = WebResident(running)
         for said in transcript["filed_first"]:
