@@ -13,7 +13,7 @@ import hashlib
 import logging
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from backend.settings import PROJECT_ROOT
@@ -33,16 +33,21 @@ TRAINING_INPUTS = (
 PREFIX = "sst-"
 
 
-def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
-    """Every file that goes into training, in a stable order."""
+def source_files(names: Iterable[str], root: Path = PROJECT_ROOT) -> list[Path]:
+    """The named files, and the data and code files under the named folders, in a stable order."""
     files: list[Path] = []
-    for name in TRAINING_INPUTS:
+    for name in names:
         path = root / name
         if path.is_file():
             files.append(path)
         elif path.is_dir():
             files.extend(p for p in path.rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml", ".txt", ".py"})
     return sorted(files)
+
+
+def training_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    """Every file that goes into training, in a stable order."""
+    return source_files(TRAINING_INPUTS, root)
 
 
 def fingerprint(root: Path = PROJECT_ROOT, config: Path | None = None) -> str:

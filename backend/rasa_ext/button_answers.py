@@ -37,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.channels.channel import UserMessage
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import BotUttered, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from backend.rasa_ext.patches.speedups import payload_parse
@@ -64,39 +64,38 @@ def _bot_events_query(table: sa.Table) -> sa.sql.Select:
     )
 
 
-def _sql_bot_events(store: SQLTrackerStore, sender_id: str) -> list[dict[str, Any]]:
-    """The bot events stored after the sender's last message: one indexed query for only those rows."""
+def _sql_bot_data(store: SQLTrackerStore, sender_id: str) -> list[dict[str, Any]]:
+    """The ``data`` of the bot events stored after the sender's last message: one indexed query for only those rows."""
     with store.session_scope() as session:
         rows = session.execute(_bot_events_query(store.SQLEvent.__table__), {"sender_id": sender_id}).scalars()
-        return [json.loads(data) for data in rows]
+        return [json.loads(row).get("data") or {} for row in rows]
 
 
 async def buttons_on_screen(tracker_store: Any, sender_id: str) -> list[dict[str, Any]]:
     """The buttons of the assistant's latest answer to ``sender_id`` (all its messages since the sender's last one)."""
     store = getattr(tracker_store, "_tracker_store", tracker_store)  # inside Rasa's fail-safe wrapper
     if isinstance(store, SQLTrackerStore):
-        events = _sql_bot_events(store, sender_id)
-    else:
-        tracker = await store.retrieve(sender_id)
-        events = _bot_events_after_last_message(tracker.events if tracker else [])
-    return _buttons_of(events)
+        return _buttons_of(_sql_bot_data(store, sender_id))
+    tracker = await store.retrieve(sender_id)
+    return _buttons_of(_bot_data_after_last_message(tracker.events if tracker else []))
 
 
-def _bot_events_after_last_message(events: Sequence[Event]) -> list[dict[str, Any]]:
-    """The bot events of a conversation after its last user message, in order, as dicts."""
+def _bot_data_after_last_message(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The ``data`` (buttons and the like) of a conversation's bot events after its last user message, in order."""
     found: list[dict[str, Any]] = []
     for event in reversed(events):
         if event.type_name == "user":
             break
-        if event.type_name == "bot":
-            found.append(event.as_dict())
+        if isinstance(event, BotUttered):
+            found.append(event.data or {})
     return found[::-1]
 
 
-def _buttons_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _buttons_of(data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every button in the bot events' ``data``, in order."""
     buttons: list[dict[str, Any]] = []
-    for event in events:
-        buttons.extend(b for b in (event.get("data") or {}).get("buttons") or [] if isinstance(b, dict))
+    for one in data:
+        buttons.extend(b for b in one.get("buttons") or [] if isinstance(b, dict))
     return buttons
 
 
@@ -108,7 +107,7 @@ def pressed_in(tracker: DialogueStateTracker, message: UserMessage, domain: Any)
     if message.parse_data or not may_be_a_button(message.text):
         return message
     started = time.perf_counter()
-    return _pressed(message, _buttons_of(_bot_events_after_last_message(tracker.events)), domain, started)
+    return _pressed(message, _buttons_of(_bot_data_after_last_message(tracker.events)), domain, started)
 
 
 async def as_pressed(agent: Any, message: UserMessage) -> UserMessage:

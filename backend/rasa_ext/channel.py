@@ -140,13 +140,12 @@ class GuardedRestInput(RestInput):
         server: dict[str, Any] = {}  # the Sanic app serving this channel, for its current agent
 
         async def typed_buttons_pressed(message: UserMessage) -> None:
-            if typed_buttons_patch.installed():  # the processor matches them in the turn's own tracker
-                await on_new_message(message)
-                return
             agent = getattr(getattr(server.get("app"), "ctx", None), "agent", None)
             await on_new_message(await as_pressed(agent, message))
 
-        blueprint = super().blueprint(typed_buttons_pressed)
+        # The launcher installs the patches before Rasa builds its channels: decided once, not per message.
+        by_processor = typed_buttons_patch.installed()  # it matches them in the turn's own tracker
+        blueprint = super().blueprint(on_new_message if by_processor else typed_buttons_pressed)
 
         @blueprint.route("/health", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

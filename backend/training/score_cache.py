@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from backend.model_store import source_files
 from backend.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -30,13 +31,6 @@ logger = logging.getLogger(__name__)
 FORMAT = "1"  # bump when what the figures mean changes without any input above changing
 CODE_FOLDERS = ("backend", "actions", "config", "domain")  # what the evaluation and `rasa test` read besides the model
 CHUNK = 1 << 20
-
-
-def _files(folder: Path) -> Iterable[Path]:
-    """The files under ``folder`` that are source or configuration, in a stable order."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            yield path
 
 
 def _feed(digest: Any, label: str, path: Path) -> None:
@@ -64,9 +58,8 @@ def key(model: Path, *, inputs: Iterable[Path], patches_off: str = "", root: Pat
     _feed(digest, "model", model)
     for path in inputs:
         _feed(digest, f"input {path.name}", path)
-    for folder in CODE_FOLDERS:
-        for path in _files(root / folder):
-            _feed(digest, str(path.relative_to(root)), path)
+    for path in source_files(CODE_FOLDERS, root):
+        _feed(digest, str(path.relative_to(root)), path)
     return digest.hexdigest()
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from backend.realdev import FILE_NAME
 from backend.training import promotion, score_cache, stories
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,6 @@ def measure(
     Raises:
         stories.StoryTestError: the conversation tests did not run to the end.
     """
-    name = model.name.removesuffix(".tar.gz")
 
     def now() -> dict[str, Any]:
         return _measured(model, realdev_dir, env, label, say, on_line, stories_file)
@@ -75,7 +75,6 @@ def measure(
     if cache_dir is None:
         return now()
     from backend.evaluation import HELDOUT_DIR
-    from backend.realdev import FILE_NAME
 
     inputs = [*sorted(HELDOUT_DIR.glob("*.yml")), realdev_dir / FILE_NAME, stories_file]
     digest = score_cache.key(model, inputs=inputs, patches_off=env.get("RASA_PATCHES_OFF", ""))
@@ -83,7 +82,7 @@ def measure(
         kept = score_cache.read(cache_dir, digest)
         if kept is not None:
             if say:
-                say("评估", f"{label} {name} 已在同样的代码和测试数据上评估过，直接用那次的结果")
+                say("评估", f"{label} {_name(model)} 已在同样的代码和测试数据上评估过，直接用那次的结果")
             return kept
         scores = now()
         score_cache.write(cache_dir, digest, scores)
@@ -100,12 +99,17 @@ def _measured(
     stories_file: Path,
 ) -> dict[str, Any]:
     """:func:`measure`'s figures, measured now."""
-    name = model.name.removesuffix(".tar.gz")
+    name = _name(model)
     if say:
-        where = "留出集和真实留言" if (realdev_dir / "realdev.jsonl").is_file() else "留出集"
+        where = "留出集和真实留言" if (realdev_dir / FILE_NAME).is_file() else "留出集"
         say("评估", f"在{where}上评估{label} {name}")
     scores: dict[str, Any] = dict(nlu(model, realdev_dir=realdev_dir))
     if say:
         say("对话测试", f"用 rasa test 跑对话测试：{label} {name}（约 1 分钟）")
     scores.update(stories.run(model, env=env, stories=stories_file, on_line=on_line).scores())
     return scores
+
+
+def _name(model: Path) -> str:
+    """The model's name, as the console and the progress lines show it."""
+    return model.name.removesuffix(".tar.gz")

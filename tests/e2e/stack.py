@@ -144,6 +144,15 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+    def up(self) -> Stack:
+        """Every process of the stack running and answering: started where it is not running, then waited for."""
+        for name in ("rasa", "actions", "web", "worker"):
+            if name not in self.procs or self.procs[name].poll() is not None:
+                self.start(name)
+        for name in ("actions", "web", "worker", "rasa"):
+            self.wait_ready(name)
+        return self
+
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.stop(name)

@@ -24,12 +24,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # The model `make test` trained (or trains now, if the data changed).
     ensure_model(settings.model_dir, env={**os.environ, **settings.rasa_environment()})
     stack = Stack.prepare(tmp_path_factory.mktemp("stack"), settings.model_dir)
-    for name in ("rasa", "actions", "web", "worker"):
-        stack.start(name)
     try:
-        for name in ("actions", "web", "worker", "rasa"):
-            stack.wait_ready(name)
-        yield stack
+        yield stack.up()
     finally:
         stack.stop_all()
 
@@ -37,9 +33,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture()
 def running(stack: Stack) -> Stack:
     """The stack with every process up (a test that stops one must not leak that)."""
-    for name in ("rasa", "actions", "web", "worker"):
-        if name not in stack.procs or stack.procs[name].poll() is not None:
-            stack.start(name)
-    for name in ("actions", "web", "worker", "rasa"):
-        stack.wait_ready(name)
-    return stack
+    return stack.up()

@@ -41,12 +41,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack.prepare(tmp_path_factory.mktemp("token-stack"), settings.model_dir)
     stack.env.update({"RASA_TOKEN": TOKEN, "LOG_LEVEL": "DEBUG"})
     stack.command("accounts", "add", "token-admin", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
-    for name in NAMES:
-        stack.start(name)
     try:
-        for name in ("actions", "web", "worker", "rasa"):
-            stack.wait_ready(name)
-        yield stack
+        yield stack.up()
     finally:
         stack.stop_all()
 
