@@ -33,7 +33,14 @@ quiet_pip() {
   "$VENV/bin/python" -m pip "$@" --quiet --disable-pip-version-check 2>&1 | { grep -v "^WARNING: Location '" || true; }
 }
 quiet_pip install --upgrade "pip==26.3"
-# The lock pins every package, transitive ones included, to an exact version.
-quiet_pip install -r "$LOCK"
+# The lock pins every package, transitive ones included, to an exact version. uv (pinned in the lock
+# too) installs them in about a quarter of pip's time on a new machine (24 s against 96 s here, with
+# empty caches); where it cannot (its index is PyPI, and it does not read pip's configuration, so a
+# machine that only reaches a mirror pip is configured for), pip installs them as before.
+quiet_pip install "$(grep -i '^uv==' "$LOCK")"
+if ! "$VENV/bin/uv" pip install --quiet --link-mode copy --python "$VENV/bin/python" -r "$LOCK"; then
+  echo "uv 安装失败，改用 pip / uv could not install the lock, pip installs it" >&2
+  quiet_pip install -r "$LOCK"
+fi
 "$VENV/bin/python" -m pip check
 echo "$want" > "$STAMP"
