@@ -37,6 +37,7 @@ from backend.web import (
     tickets,
     triage,
 )
+from backend.web.console import accounts as console_accounts
 from backend.web.console import auth as console_auth
 from backend.web.console import conversations as console_conversations
 from backend.web.console import model_versions as console_models
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat_photos.router)
     app.include_router(chat_history.router)
     app.include_router(console_auth.router)
+    app.include_router(console_accounts.router)
     app.include_router(console.router)
     app.include_router(console_tickets.router)
     app.include_router(console_ticket_page.router)

@@ -8,11 +8,10 @@ lifespan and kept on ``app.state``; this is the one module of the routes
 that reads them there, at each request, so a test that swaps one on
 ``app.state`` (the Rasa client, the session factory, the visitor clock) is
 obeyed by the next request. The console's staff member is a dependency
-too (``me: Annotated[Staff, staff_with("tickets.view")]``, from
-:mod:`backend.web.console.staff_dependency`) on the pages that only read; the
-routes that check a form's CSRF token or take the permission from the path
-open it with :func:`backend.web.console.auth.staff` inside the route. A
-refused one is audited in the same transaction either way.
+too (``me: Annotated[Staff, staff_with("tickets.view")]`` on the pages that
+only read, ``staff_posting(…)`` on the form posts, which also checks the
+form's CSRF token; both in :mod:`backend.web.console.staff_dependency`). A
+refused one is audited before the route runs.
 
 The cheap dependencies are coroutines, so they cost no trip through the
 thread pool; those that touch the database are plain functions and run in

@@ -119,16 +119,30 @@ def test_every_console_route_says_who_may_use_it(app):
 
 def test_the_staff_member_a_route_depends_on_is_closed_before_the_response(app):
     """Its transaction commits before the response is sent, as DbTransaction's does: a failed commit is never a 200."""
-    from backend.web.console.staff_dependency import StaffWith
+    from backend.web.console.staff_dependency import StaffPosting, StaffWith
 
     found = [
         (route.path, dependency.scope)
         for route in app.routes
         for dependency in getattr(getattr(route, "dependant", None), "dependencies", [])
-        if isinstance(dependency.call, StaffWith)
+        if isinstance(dependency.call, (StaffWith, StaffPosting))
     ]
-    assert len(found) >= 17
+    assert len(found) >= 30
     assert all(scope == "function" for _, scope in found), [f for f in found if f[1] != "function"]
+
+
+def test_every_console_form_post_declares_the_staff_member_who_posted_it(app):
+    """A form post checks the permission and the CSRF token in its dependency, before the route's own code runs."""
+    from backend.web.console.staff_dependency import StaffPosting
+
+    posting = {
+        route.path
+        for route in app.routes
+        for dependency in getattr(getattr(route, "dependant", None), "dependencies", [])
+        if isinstance(dependency.call, StaffPosting)
+    }
+    forms = {path for method, path in console_routes(app) if method == "POST" and path.startswith("/console")}
+    assert forms - posting == {"/console/login", "/console/logout"}
 
 
 def test_nobody_logged_in_gets_nothing(app):

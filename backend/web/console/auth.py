@@ -11,8 +11,8 @@ random nonce in a cookie that must come back signed in the form.
 A login passes three limits before its password is checked: the client
 address's token bucket (429), a free slot among the process's password
 checks, waited for on the event loop (503 after a few seconds), and the
-username's lockout (:mod:`backend.console.login_lockout`). Admins see locked
-usernames and lift a lock at ``/console/accounts/locked``.
+username's lockout (:mod:`backend.console.login_lockout`); admins lift a
+lock in :mod:`backend.web.console.accounts`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -39,9 +38,7 @@ from backend import labels
 from backend.console import audit, passwords
 from backend.console.access import PERMISSIONS, allowed
 from backend.console.login import ABSOLUTE, current, log_in, log_out
-from backend.console.login_lockout import LoginRefused, locked_usernames, unlock
-from backend.dates import local
-from backend.errors import DomainError
+from backend.console.login_lockout import LoginRefused
 from backend.models import ConsoleAccount, ConsoleSession
 from backend.models.accounts import ROLE_NAMES
 from backend.settings import Settings
@@ -269,27 +266,3 @@ def logout(request: Request, db: DbTransaction, csrf: str = Form("")) -> Respons
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
-
-
-@router.get("/console/accounts/locked", response_class=HTMLResponse, tags=["console"])
-def locked_accounts(console: Console, done: str = "", error: str = "") -> HTMLResponse:
-    """Usernames locked or failing now, each with an unlock button (admins only)."""
-    with staff(console, "accounts.manage") as me:
-        rows = locked_usernames(session=me.db, now=me.now)
-        names = {row.username for row in rows}
-        known = set(me.db.scalars(select(ConsoleAccount.username).where(ConsoleAccount.username.in_(names))))
-        return render(console, "console_locked.html", me, rows=rows, known=known, local=local, done=done[:300] or None,
-                      error=error[:300] or None)  # fmt: skip
-
-
-@router.post("/console/accounts/unlock", tags=["console"])
-def unlock_account(console: Console, username: str = Form(""), csrf: str = Form("")) -> Response:
-    """Lift a username's lock (admins only, with the form's CSRF token); the audit trail keeps who did it."""
-    with staff(console, "accounts.manage", csrf=csrf, post=True) as me:
-        try:
-            was_locked = unlock(session=me.db, username=username, now=me.now, by=me.account, client=me.client)
-        except DomainError as exc:
-            return RedirectResponse(f"/console/accounts/locked?error={quote(str(exc))}", status_code=303)
-    name = username.strip().lower()[:64]
-    done = f"已解锁 {name}，失败次数已清零。" if was_locked else f"{name} 没有被锁，失败次数已清零。"
-    return RedirectResponse(f"/console/accounts/locked?done={quote(done)}", status_code=303)

@@ -33,8 +33,8 @@ from backend.models import Resident, ReviewItem, Ticket
 from backend.models.review import REASONS, STATUSES
 from backend.privacy import mask_text
 from backend.services.residents import split_sender
-from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import staff_with
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import staff_posting, staff_with
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -265,21 +265,22 @@ def conversation(
 
 
 @router.post("/console/conversations/{sender}/flag", tags=["console"])
-def flag_message(console: Console, sender: str, csrf: str = Form(""), event_id: int = Form(0)) -> Response:
+def flag_message(
+    console: Console, me: Annotated[Staff, staff_posting("conversations.flag")], sender: str, event_id: int = Form(0)
+) -> Response:
     """Put one resident message of this conversation into the review queue."""
-    with staff(console, "conversations.flag", csrf=csrf, post=True) as me:
-        try:
-            with me.db.begin_nested():
-                item, new = review_queue.flag(
-                    session=me.db, tracker=tracker_of(console), sender=sender, event_id=event_id, account=me.account
-                )
-        except (DomainError, TrackerUnavailable) as exc:
-            me.audit("conversations.flag", target=sender, outcome="failed", event_id=event_id, why=str(exc))
-            page = _transcript_page(console, me, sender, error=str(exc))
-            page.status_code = 400
-            return page
-        me.audit("conversations.flag", target=sender, event_id=event_id, item=item.id)
-        done = "已放进待标注队列" if new else "这条已经在待标注队列里了"
+    try:
+        with me.db.begin_nested():
+            item, new = review_queue.flag(
+                session=me.db, tracker=tracker_of(console), sender=sender, event_id=event_id, account=me.account
+            )
+    except (DomainError, TrackerUnavailable) as exc:
+        me.audit("conversations.flag", target=sender, outcome="failed", event_id=event_id, why=str(exc))
+        page = _transcript_page(console, me, sender, error=str(exc))
+        page.status_code = 400
+        return page
+    me.audit("conversations.flag", target=sender, event_id=event_id, item=item.id)
+    done = "已放进待标注队列" if new else "这条已经在待标注队列里了"
     return RedirectResponse(
         f"/console/conversations/{quote(sender, safe='')}?done={quote(done)}#m{event_id}", status_code=303
     )

@@ -14,15 +14,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.errors import DomainError
 from backend.models.training import JOB_STATUS_NAMES, VERSION_STATUS_NAMES
 from backend.training import jobs, promotion, versions
 from backend.training.rasa_server import RasaServerError
-from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import staff_with
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import staff_posting, staff_with
 from backend.web.deps import Console, ConsoleContext
 
 router = APIRouter()
@@ -67,32 +67,30 @@ def _back(done: str | None = None, error: str | None = None) -> Response:
 
 
 @router.post("/console/models/train", tags=["console"])
-def start_training(console: Console, csrf: str = Form("")) -> Response:
+def start_training(me: Annotated[Staff, staff_posting("models.manage")]) -> Response:
     """Queue a training job; the worker starts it within seconds."""
-    with staff(console, "models.manage", csrf=csrf, post=True) as me:
-        try:
-            with me.db.begin_nested():
-                job = jobs.request(me.db, by=f"{ACTOR_PREFIX}{me.account.username}", now=me.now)
-                me.audit("models.train", target=f"job:{job.id}")
-        except DomainError as exc:
-            me.audit("models.train", outcome="failed", why=str(exc))
-            return _back(error=str(exc))
+    try:
+        with me.db.begin_nested():
+            job = jobs.request(me.db, by=f"{ACTOR_PREFIX}{me.account.username}", now=me.now)
+            me.audit("models.train", target=f"job:{job.id}")
+    except DomainError as exc:
+        me.audit("models.train", outcome="failed", why=str(exc))
+        return _back(error=str(exc))
     return _back(done=f"已开始第 {job.id} 次训练，页面会自动刷新进度。")
 
 
 @router.post("/console/models/{name}/rollback", tags=["console"])
-def roll_back(console: Console, name: str, csrf: str = Form("")) -> Response:
+def roll_back(console: Console, me: Annotated[Staff, staff_posting("models.manage")], name: str) -> Response:
     """Serve an earlier model again, swapped into the running Rasa servers."""
     settings = console.settings
-    with staff(console, "models.manage", csrf=csrf, post=True) as me:
-        try:
-            with me.db.begin_nested():
-                version = versions.rollback(
-                    me.db, name=name, servers=jobs.servers_of(settings), model_dir=settings.model_dir,
-                    by=f"{ACTOR_PREFIX}{me.account.username}", now=me.now,
-                )  # fmt: skip
-                me.audit("models.rollback", target=str(version.name))
-        except (DomainError, RasaServerError) as exc:
-            me.audit("models.rollback", target=name[:128], outcome="failed", why=str(exc))
-            return _back(error=str(exc))
+    try:
+        with me.db.begin_nested():
+            version = versions.rollback(
+                me.db, name=name, servers=jobs.servers_of(settings), model_dir=settings.model_dir,
+                by=f"{ACTOR_PREFIX}{me.account.username}", now=me.now,
+            )  # fmt: skip
+            me.audit("models.rollback", target=str(version.name))
+    except (DomainError, RasaServerError) as exc:
+        me.audit("models.rollback", target=name[:128], outcome="failed", why=str(exc))
+        return _back(error=str(exc))
     return _back(done=f"已回滚：正在使用 {version.name}。")

@@ -25,9 +25,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend.errors import DomainError, NotFound
 from backend.models import Resident
 from backend.points import staff_work
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, render
 from backend.web.console.points_input import form_number, resident_in_scope
-from backend.web.console.staff_dependency import staff_with
+from backend.web.console.staff_dependency import staff_posting, staff_with
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
@@ -57,15 +57,14 @@ def points_home(console: Console, me: Annotated[Staff, staff_with("points.volunt
 
 
 @router.post("/console/points/lookup", tags=["console"])
-def lookup(console: Console, csrf: str = Form(""), q: str = Form("")) -> Response:
+def lookup(console: Console, me: Annotated[Staff, staff_posting("points.view")], q: str = Form("")) -> Response:
     """Resident code or phone → their ledger page (by code)."""
-    with staff(console, "points.view", csrf=csrf, post=True) as me:
-        try:
-            resident = staff_work.find(session=me.db, account=me.account, reference=q)
-        except NotFound as exc:
-            me.audit("points.lookup", outcome="failed", why=str(exc))
-            return _home(console, me, status=404, error=str(exc), form={"q": q[:64]})
-        me.audit("points.lookup", target=str(resident.code))
+    try:
+        resident = staff_work.find(session=me.db, account=me.account, reference=q)
+    except NotFound as exc:
+        me.audit("points.lookup", outcome="failed", why=str(exc))
+        return _home(console, me, status=404, error=str(exc), form={"q": q[:64]})
+    me.audit("points.lookup", target=str(resident.code))
     return RedirectResponse(f"/console/points/residents/{resident.code}", status_code=303)
 
 
@@ -96,27 +95,26 @@ def resident_page(
 @router.post("/console/points/residents/{code}/adjust", tags=["console"])
 def adjust(
     console: Console,
+    me: Annotated[Staff, staff_posting("points.adjust")],
     code: str,
-    csrf: str = Form(""),
     amount: str = Form(""),
     reason: str = Form(""),
     ref: str = Form(""),
 ) -> Response:
     """An adjustment (±) with a mandatory reason, through the ledger; a deduction below zero is refused."""
-    with staff(console, "points.adjust", csrf=csrf, post=True) as me:
-        resident = resident_in_scope(me, code)
-        try:
-            with me.db.begin_nested():
-                entry = staff_work.adjust(
-                    session=me.db, account=me.account, resident=resident, amount=form_number(amount, "调整分数"),
-                    reason=reason, ref=ref, now=me.now,
-                )  # fmt: skip
-                me.audit("points.adjust", target=str(resident.code), amount=int(entry.amount), reason=reason[:200])
-        except DomainError as exc:
-            me.audit("points.adjust", target=str(resident.code), outcome="failed", why=str(exc), amount=amount[:20])
-            return _ledger_page(
-                console, me, resident, status=400, error=str(exc), form={"amount": amount[:20], "reason": reason}
-            )
+    resident = resident_in_scope(me, code)
+    try:
+        with me.db.begin_nested():
+            entry = staff_work.adjust(
+                session=me.db, account=me.account, resident=resident, amount=form_number(amount, "调整分数"),
+                reason=reason, ref=ref, now=me.now,
+            )  # fmt: skip
+            me.audit("points.adjust", target=str(resident.code), amount=int(entry.amount), reason=reason[:200])
+    except DomainError as exc:
+        me.audit("points.adjust", target=str(resident.code), outcome="failed", why=str(exc), amount=amount[:20])
+        return _ledger_page(
+            console, me, resident, status=400, error=str(exc), form={"amount": amount[:20], "reason": reason}
+        )
     return RedirectResponse(
         f"/console/points/residents/{resident.code}?done={quote(f'已调整 {entry.amount:+d} 分')}", status_code=303
     )
@@ -125,7 +123,7 @@ def adjust(
 @router.post("/console/points/volunteer", tags=["console"])
 def volunteer(
     console: Console,
-    csrf: str = Form(""),
+    me: Annotated[Staff, staff_posting("points.volunteer")],
     resident: str = Form(""),
     hours: str = Form(""),
     activity: str = Form(""),
@@ -133,21 +131,20 @@ def volunteer(
     member: str = Form(""),
 ) -> Response:
     """Volunteer hours for a resident, through the earning service (the same log id pays once; caps apply)."""
-    with staff(console, "points.volunteer", csrf=csrf, post=True) as me:
-        try:
-            with me.db.begin_nested():
-                result = staff_work.log_volunteer(
-                    session=me.db, account=me.account, reference=resident, hours=form_number(hours, "时长"),
-                    activity=activity, log_id=log_id, member_code=member, now=me.now,
-                )  # fmt: skip
-                target = me.db.get(Resident, result.entry.resident_id)
-                me.audit(
-                    "points.volunteer", target=str(target.code) if target else None, log_id=log_id,
-                    hours=hours[:4], activity=activity[:100], amount=int(result.entry.amount),
-                    duplicate=result.duplicate, capped=result.capped,
-                )  # fmt: skip
-        except DomainError as exc:
-            me.audit("points.volunteer", outcome="failed", why=str(exc), log_id=log_id[:64])
-            form = {"resident": resident[:64], "hours": hours[:4], "activity": activity[:100], "member": member}
-            return _home(console, me, status=400, error=str(exc), form=form)
+    try:
+        with me.db.begin_nested():
+            result = staff_work.log_volunteer(
+                session=me.db, account=me.account, reference=resident, hours=form_number(hours, "时长"),
+                activity=activity, log_id=log_id, member_code=member, now=me.now,
+            )  # fmt: skip
+            target = me.db.get(Resident, result.entry.resident_id)
+            me.audit(
+                "points.volunteer", target=str(target.code) if target else None, log_id=log_id,
+                hours=hours[:4], activity=activity[:100], amount=int(result.entry.amount),
+                duplicate=result.duplicate, capped=result.capped,
+            )  # fmt: skip
+    except DomainError as exc:
+        me.audit("points.volunteer", outcome="failed", why=str(exc), log_id=log_id[:64])
+        form = {"resident": resident[:64], "hours": hours[:4], "activity": activity[:100], "member": member}
+        return _home(console, me, status=400, error=str(exc), form=form)
     return RedirectResponse(f"/console/points?done={quote(staff_work.volunteer_message(result))}", status_code=303)

@@ -7,6 +7,7 @@ misroute tickets; the audit entry keeps what it was and what it became.
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException
@@ -14,8 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from backend.errors import DomainError, InvalidInput
 from backend.registry import edits as registry_edits
-from backend.web.console.auth import staff
-from backend.web.deps import Console
+from backend.web.console.auth import Staff
+from backend.web.console.staff_dependency import staff_posting
 
 router = APIRouter()
 
@@ -31,9 +32,8 @@ def _number(text: str) -> int:
 
 @router.post("/console/registry/{edit}", tags=["console"])
 def edit_registry(
-    console: Console,
+    me: Annotated[Staff, staff_posting("registry.edit")],
     edit: str,
-    csrf: str = Form(""),
     estate: str = Form(""),
     number: str = Form(""),
     grid: str = Form(""),
@@ -47,26 +47,23 @@ def edit_registry(
     """Make one registry edit and come back to the registry page with what changed or why not."""
     if edit not in EDITS:
         raise HTTPException(status_code=404, detail="没有这个修改。")
-    with staff(console, "registry.edit", csrf=csrf, post=True) as me:
-        try:
-            with me.db.begin_nested():
-                if edit == "building":
-                    change = registry_edits.move_building(
-                        me.db, estate_code=estate, number=_number(number), grid_code=grid
-                    )
-                elif edit == "place":
-                    change = registry_edits.move_place(me.db, place_code=code, grid_code=grid)
-                elif edit == "aliases":
-                    change = registry_edits.set_aliases(me.db, kind=kind, code=code, text=aliases[:2000])
-                elif edit == "department":
-                    change = registry_edits.set_department_categories(
-                        me.db, department_code=department, categories=categories
-                    )
-                else:
-                    change = registry_edits.move_member(me.db, member_code=member, grid_code=grid)
-                me.audit(change.action, target=change.target, before=change.before, after=change.after)
-        except DomainError as exc:
-            me.audit(f"registry.{edit}", target=(code or estate or department or member)[:128], outcome="failed",
-                     why=str(exc))  # fmt: skip
-            return RedirectResponse(f"/console?error={quote(str(exc))}#{edit}", status_code=303)
+    try:
+        with me.db.begin_nested():
+            if edit == "building":
+                change = registry_edits.move_building(me.db, estate_code=estate, number=_number(number), grid_code=grid)
+            elif edit == "place":
+                change = registry_edits.move_place(me.db, place_code=code, grid_code=grid)
+            elif edit == "aliases":
+                change = registry_edits.set_aliases(me.db, kind=kind, code=code, text=aliases[:2000])
+            elif edit == "department":
+                change = registry_edits.set_department_categories(
+                    me.db, department_code=department, categories=categories
+                )
+            else:
+                change = registry_edits.move_member(me.db, member_code=member, grid_code=grid)
+            me.audit(change.action, target=change.target, before=change.before, after=change.after)
+    except DomainError as exc:
+        me.audit(f"registry.{edit}", target=(code or estate or department or member)[:128], outcome="failed",
+                 why=str(exc))  # fmt: skip
+        return RedirectResponse(f"/console?error={quote(str(exc))}#{edit}", status_code=303)
     return RedirectResponse(f"/console?done={quote(change.summary)}#{edit}", status_code=303)

@@ -26,9 +26,9 @@ from backend.dates import weekday_and_clock
 from backend.errors import DomainError
 from backend.models import ReviewItem
 from backend.models.review import REASONS, STATUSES
-from backend.web.console.auth import Staff, render, staff
+from backend.web.console.auth import Staff, render
 from backend.web.console.conversations import intent_names, threshold_of, tracker_of
-from backend.web.console.staff_dependency import staff_with
+from backend.web.console.staff_dependency import staff_posting, staff_with
 from backend.web.deps import Console, ConsoleContext
 
 logger = logging.getLogger(__name__)
@@ -86,26 +86,28 @@ def review(
 
 @router.post("/console/review/{item_id}/label", tags=["console"])
 def label(
-    console: Console, item_id: int, csrf: str = Form(""), choice: str = Form(""), ignore: str = Form("")
+    console: Console,
+    me: Annotated[Staff, staff_posting("review.label")],
+    item_id: int,
+    choice: str = Form(""),
+    ignore: str = Form(""),
 ) -> Response:
     """Label one queued message (an intent, or "ignore" — the 忽略 button)."""
-    settings = console.settings
     if ignore:
         choice = review_queue.IGNORE
-    with staff(console, "review.label", csrf=csrf, post=True) as me:
-        item = me.db.get(ReviewItem, item_id)
-        if item is None:
-            raise HTTPException(status_code=404, detail="待标注队列里没有这一条。")
-        try:
-            with me.db.begin_nested():
-                outcome = review_queue.label(
-                    session=me.db, item=item, choice=choice, account=me.account, now=me.now,
-                    review=settings.review_nlu_file,
-                )  # fmt: skip
-        except (DomainError, ReviewFileError) as exc:
-            me.audit("review.label", target=str(item_id), outcome="failed", label=choice[:64], why=str(exc))
-            page = _page(console, me, "open", "", 1, error=str(exc))
-            page.status_code = 400
-            return page
-        me.audit("review.label", target=str(item_id), label=choice, status=str(item.status))
+    item = me.db.get(ReviewItem, item_id)
+    if item is None:
+        raise HTTPException(status_code=404, detail="待标注队列里没有这一条。")
+    try:
+        with me.db.begin_nested():
+            outcome = review_queue.label(
+                session=me.db, item=item, choice=choice, account=me.account, now=me.now,
+                review=console.settings.review_nlu_file,
+            )  # fmt: skip
+    except (DomainError, ReviewFileError) as exc:
+        me.audit("review.label", target=str(item_id), outcome="failed", label=choice[:64], why=str(exc))
+        page = _page(console, me, "open", "", 1, error=str(exc))
+        page.status_code = 400
+        return page
+    me.audit("review.label", target=str(item_id), label=choice, status=str(item.status))
     return RedirectResponse(f"/console/review?done={quote(outcome)}", status_code=303)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -30,8 +30,8 @@ from backend.models import ConsoleAccount, Department, Grid, GridMember, Ticket
 from backend.privacy import mask_phone, mask_text
 from backend.tickets.escalation import LEVEL_NAMES
 from backend.tickets.lifecycle import OPEN_STATUSES, STATUS_NAMES, TRANSITIONS
-from backend.web.console.auth import Staff, render, staff
-from backend.web.console.staff_dependency import staff_with
+from backend.web.console.auth import Staff, render
+from backend.web.console.staff_dependency import staff_posting, staff_with
 from backend.web.console.ticket_display import NOT_DISPATCHED, PRIVATE_DEADLINE, place_of, registry_places
 from backend.web.deps import Console, ConsoleContext
 
@@ -155,36 +155,41 @@ def ticket_page(
     return _ticket_page(console, me, _load(me, number), done=done or None)
 
 
+def _step_permission(request: Request) -> str:
+    """The permission the step in the path needs; 404 for a step that does not exist."""
+    step = request.path_params.get("step", "")
+    if step not in STEPS:
+        raise HTTPException(status_code=404, detail="没有这个操作。")
+    return STEPS[step][0]
+
+
 @router.post("/console/tickets/{number}/{step}", tags=["console"])
 def take_step(
     console: Console,
+    me: Annotated[Staff, staff_posting(_step_permission)],
     number: str,
     step: str,
-    csrf: str = Form(""),
     note: str = Form(""),
     member: str = Form(""),
 ) -> Response:
     """Take one step on a ticket; the page comes back with the result or the reason it was refused."""
-    if step not in STEPS:
-        raise HTTPException(status_code=404, detail="没有这个操作。")
-    permission, title, _ = STEPS[step]
+    title = STEPS[step][1]
+    ticket = _load(me, number)
     error: str | None = None
-    with staff(console, permission, csrf=csrf, post=True) as me:
-        ticket = _load(me, number)
-        if step not in steps_for(me, ticket):
-            error = f"这张工单现在不能“{title}”。"
-        else:
-            try:
-                with me.db.begin_nested():
-                    done = _do(me, ticket, step, note=note, member=member)
-                    me.audit(f"ticket.{step}", target=str(ticket.number), note=note[:200], member=member)
-            except DomainError as exc:
-                error = str(exc)
-        if error is not None:
-            me.audit(f"ticket.{step}", target=str(ticket.number), outcome="failed", why=error)
-            page = _ticket_page(console, me, ticket, error=error)
-            page.status_code = 400
-            return page
+    if step not in steps_for(me, ticket):
+        error = f"这张工单现在不能“{title}”。"
+    else:
+        try:
+            with me.db.begin_nested():
+                done = _do(me, ticket, step, note=note, member=member)
+                me.audit(f"ticket.{step}", target=str(ticket.number), note=note[:200], member=member)
+        except DomainError as exc:
+            error = str(exc)
+    if error is not None:
+        me.audit(f"ticket.{step}", target=str(ticket.number), outcome="failed", why=error)
+        page = _ticket_page(console, me, ticket, error=error)
+        page.status_code = 400
+        return page
     return RedirectResponse(f"/console/tickets/{ticket.number}?done={done}", status_code=303)
 
 
