@@ -38,7 +38,7 @@ def message_values(*, sender: str, text: str, leased: bool, now: datetime) -> di
 
 
 # The web chat's statements for every message, built once: building a
-# statement and its cache key was a fifth of the web app's CPU (make bench).
+# statement and its cache key per message cost the web app much CPU (docs/benchmark.md).
 _INSERT_MESSAGE = insert(ChatMessage)
 _INSERT_REPLIES = insert(ChatReply)
 _ANSWERED = (
@@ -146,7 +146,7 @@ def senders_with_due_messages(
     leaves a message that no attempt has failed yet to the request that
     stored it for that long: the worker's sweep once took a message the web
     request was about to deliver, and the visitor got their answer two
-    seconds later through the retry instead of at once (``make bench``).
+    seconds later through the retry instead of at once.
     """
     now = now or utcnow()
     return owners_with_due_head(

@@ -22,7 +22,7 @@ when Redis cannot be reached the message goes through).
 
 The check is a coroutine on the web app's event loop, Redis's answer awaited
 with its asyncio client: as a plain function FastAPI ran it in a worker
-thread for every message, whose hand-over cost CPU and latency (make bench).
+thread for every message, whose hand-over cost CPU and latency.
 """
 
 from __future__ import annotations
