@@ -36,9 +36,9 @@ import aiohttp
 
 from bench.channels import BareRasa, Channel, Telegram, TelegramInbox, WebChat
 from bench.conversation import bare_conversation, report_conversation
-from bench.figures import Samples, latency_line, p95_by_window, percentile, tail_by_step, verdict
+from bench.figures import Samples, cpu_line, latency_line, p95_by_window, percentile, tail_by_step, verdict
 from bench.load import Burst, burst, knee, ramp, residents
-from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, start_stack
+from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, machine_seconds, start_stack
 from tests.fake_bot_api import FakeBotAPI
 
 TARGET_RATE = 25.0
@@ -139,6 +139,10 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
+def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before.get(name, 0.0) for name in after}
+
+
 async def _phases(
     args: argparse.Namespace,
     web: Callable[[], Channel],
@@ -191,7 +195,9 @@ async def _phases(
     say(f"\n== 2. 固定负载 / fixed offered load: {args.residents} residents ({args.residents - on_telegram} web, "
         f"{on_telegram} Telegram), {args.think:.0f} s think time, {args.load_seconds:.0f} s ==")  # fmt: skip
     mix = [web] * (args.residents - on_telegram) + [telegram] * on_telegram
+    cpu_before, machine_before = cpu(), machine_seconds()
     load = await residents(mix, report_conversation, args.load_seconds, args.think)
+    load_cpu = _spent(cpu_before, cpu()), _spent(machine_before, machine_seconds())
     bare_load = await residents([baseline] * args.residents, bare_conversation, args.load_seconds, args.think)
     for name, samples in (("web", load.of("web")), ("telegram", load.of("telegram")), ("bare", bare_load.items)):
         say(f"  {name:<8} {latency_line(samples)}")
@@ -201,6 +207,7 @@ async def _phases(
             say(f"    {line}")
     web_ms = [s.latency_ms for s in load.of("web") if not s.empty]
     p95 = percentile(web_ms, 95) if web_ms else float("inf")  # the p95 printed above
+    say(f"  {cpu_line(*load_cpu, max(1, sum(1 for s in load.items if not s.empty)))}")
     say(f"  conversations completed: {load.conversations}; unexpected answers: {load.unexpected()}")
     for example in load.examples():
         say(f"      e.g. {example}")
@@ -230,10 +237,12 @@ async def _phases(
     # 4. soak
     if args.soak_seconds:
         say(f"\n== 4. 浸泡 / soak: the fixed load for {args.soak_seconds:.0f} s, memory sampled every 2 s ==")
-        started = time.monotonic()
+        started, cpu_before, machine_before = time.monotonic(), cpu(), machine_seconds()
         soak = await residents(mix, report_conversation, args.soak_seconds, args.think)
         ended = time.monotonic()
         say(f"  web {latency_line(soak.of('web'))}; conversations {soak.conversations}")
+        answered = max(1, sum(1 for s in soak.items if not s.empty))
+        say(f"  {cpu_line(_spent(cpu_before, cpu()), _spent(machine_before, machine_seconds()), answered)}")
         minutes = p95_by_window(soak.of("web"), started, 60.0)
         say("  web p95 per minute (ms): " + " ".join(f"{p95:.0f}" for _, p95 in minutes))
         empties += [("soak", sample) for sample in soak.items if sample.empty]

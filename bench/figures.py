@@ -108,6 +108,23 @@ def p95_by_window(samples: list[Sample], started: float, width: float) -> list[t
     return [(len(windows.get(i, [])), percentile(windows.get(i, []), 95)) for i in range(last + 1)]
 
 
+def cpu_line(used: dict[str, float], machine: dict[str, float], messages: int) -> str:
+    """What a phase cost: CPU ms per answered message by part of the stack, and how busy the machine was.
+
+    ``used`` and ``machine`` are differences of :func:`bench.processes.cpu_seconds`
+    and :func:`bench.processes.machine_seconds` over the phase.
+    """
+    mine = {k: v for k, v in used.items() if k not in ("bare rasa", "load generator")}
+    parts = ", ".join(f"{k} {v * 1000 / messages:.1f}" for k, v in sorted(mine.items(), key=lambda kv: -kv[1]))
+    whole = machine["all"] or 1.0
+    stack, generator = sum(mine.values()) / whole, used.get("load generator", 0.0) / whole
+    others = max(0.0, machine["busy"] - sum(used.values())) / whole
+    return (f"CPU ms per message: {parts}; total {sum(mine.values()) * 1000 / messages:.1f}. "
+            f"The machine: {machine['busy'] / whole:.0%} busy (the stack {stack:.0%}, the load generator "
+            f"{generator:.0%}, other processes {others:.0%}), "
+            f"{machine['steal'] / whole:.1%} taken by the host (steal)")  # fmt: skip
+
+
 def verdict(ok: bool) -> str:
     """How a figure stands against its target, in both languages."""
     return "达标 / met" if ok else "未达标 / NOT met"

@@ -201,6 +201,18 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return used
 
 
+def machine_seconds() -> dict[str, float]:
+    """CPU seconds of the whole machine so far, from /proc/stat: ``busy``, ``steal`` and ``all`` (every core).
+
+    ``steal`` is time the hypervisor gave this machine's cores to someone
+    else: a slow run with much of it was slowed by a neighbour, not the stack.
+    """
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq
+    return {"busy": busy / TICKS, "steal": steal / TICKS, "all": (busy + idle + iowait + steal) / TICKS}
+
+
 def rss_parts(pid: int, processes: dict[int, _Process] | None = None) -> tuple[float, float]:
     """Resident memory of a process and its descendants, in MiB: (anonymous, file-backed and shared).
 

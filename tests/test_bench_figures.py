@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from bench.figures import Sample, p95_by_window, percentile, tail_by_step
+from bench.figures import Sample, cpu_line, p95_by_window, percentile, tail_by_step
+from bench.processes import machine_seconds
 
 
 def test_percentile_is_the_nearest_rank():
@@ -43,3 +44,20 @@ def test_tail_by_step_shows_which_step_holds_the_slow_messages():
     assert "(n=10; 5 of the 5 above the overall p95 304 ms)" in lines["confirm"]
     assert lines["status"].startswith("  p50   13.0 ms  p95   16.0 ms")
     assert tail_by_step([]) == []
+
+
+def test_cpu_line_splits_the_machine_between_the_stack_the_generator_others_and_the_host():
+    used = {"rasa": 1.0, "web": 0.5, "postgres": 0.1, "bare rasa": 0.0, "load generator": 0.2}
+    machine = {"busy": 2.0, "steal": 0.04, "all": 4.0}  # two cores for two seconds, half busy
+    line = cpu_line(used, machine, messages=100)
+    assert "rasa 10.0, web 5.0, postgres 1.0; total 16.0" in line  # ms per message, largest first, no generator
+    assert "50% busy (the stack 40%, the load generator 5%, other processes 5%)" in line
+    assert "1.0% taken by the host (steal)" in line
+
+
+def test_the_machine_reading_grows_and_busy_never_exceeds_all():
+    first = machine_seconds()
+    sum(i * i for i in range(200_000))  # some CPU between the readings
+    second = machine_seconds()
+    assert second["all"] >= first["all"] and second["busy"] >= first["busy"]
+    assert 0 <= second["busy"] - first["busy"] <= second["all"] - first["all"] + 0.05
