@@ -1,7 +1,8 @@
 """Console login, sessions in the request, permission checks and CSRF.
 
-Every console route declares the :data:`~backend.web.deps.Console` it works
-with and runs inside :func:`staff`: it finds the session behind
+Every console route runs inside :func:`staff`, declared as its dependency
+(:mod:`backend.web.console.staff_dependency`; the JSON API wraps it in
+``api_staff``): it finds the session behind
 the ``sst_console`` cookie (HttpOnly, SameSite=Strict), checks the route's
 permission (:mod:`backend.console.access`) and, for a form post, the CSRF
 token the session issued. Not logged in → the login page; not allowed →
