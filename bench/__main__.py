@@ -36,8 +36,8 @@ import aiohttp
 
 from bench.channels import BareRasa, Channel, Telegram, TelegramInbox, WebChat
 from bench.conversation import bare_conversation, report_conversation
-from bench.figures import Samples, cpu_line, latency_line, p95_by_window, percentile, tail_by_step, verdict
-from bench.load import Burst, burst, knee, ramp, residents
+from bench.figures import Samples, cpu_line, latency_line, ms_by_part, p95_by_window, percentile, tail_by_step, verdict
+from bench.load import Burst, burst, cpu_spent, knee, ramp, residents
 from bench.processes import BareRasaServer, MemoryWatch, cpu_seconds, machine_seconds, start_stack
 from tests.fake_bot_api import FakeBotAPI
 
@@ -139,10 +139,6 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
     return 0
 
 
-def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {name: after[name] - before.get(name, 0.0) for name in after}
-
-
 async def _phases(
     args: argparse.Namespace,
     web: Callable[[], Channel],
@@ -175,8 +171,7 @@ async def _phases(
     for name, stage in (("bare", bare_knee), ("stack", web_knee)):
         used = stage.cpu_ms_per_message()
         mine = {k: v for k, v in used.items() if (k == "bare rasa") == (name == "bare") and k != "load generator"}
-        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(mine.items(), key=lambda kv: -kv[1]) if v >= 0.05)
-        say(f"  CPU ms per message at the {name} knee: {parts}; total {sum(mine.values()):.1f} "
+        say(f"  CPU ms per message at the {name} knee: {ms_by_part(mine)} "
             f"(the load generator {used.get('load generator', 0.0):.1f})")  # fmt: skip
     best_bare = max(s.per_second for s in results["bare"])
     best_web = max(s.per_second for s in results["web"])
@@ -197,7 +192,7 @@ async def _phases(
     mix = [web] * (args.residents - on_telegram) + [telegram] * on_telegram
     cpu_before, machine_before = cpu(), machine_seconds()
     load = await residents(mix, report_conversation, args.load_seconds, args.think)
-    load_cpu = _spent(cpu_before, cpu()), _spent(machine_before, machine_seconds())
+    load_cpu = cpu_spent(cpu_before, cpu()), cpu_spent(machine_before, machine_seconds())
     bare_load = await residents([baseline] * args.residents, bare_conversation, args.load_seconds, args.think)
     for name, samples in (("web", load.of("web")), ("telegram", load.of("telegram")), ("bare", bare_load.items)):
         say(f"  {name:<8} {latency_line(samples)}")
@@ -207,7 +202,7 @@ async def _phases(
             say(f"    {line}")
     web_ms = [s.latency_ms for s in load.of("web") if not s.empty]
     p95 = percentile(web_ms, 95) if web_ms else float("inf")  # the p95 printed above
-    say(f"  {cpu_line(*load_cpu, max(1, sum(1 for s in load.items if not s.empty)))}")
+    say(f"  {cpu_line(*load_cpu, max(1, load.answered()))}")
     say(f"  conversations completed: {load.conversations}; unexpected answers: {load.unexpected()}")
     for example in load.examples():
         say(f"      e.g. {example}")
@@ -241,8 +236,8 @@ async def _phases(
         soak = await residents(mix, report_conversation, args.soak_seconds, args.think)
         ended = time.monotonic()
         say(f"  web {latency_line(soak.of('web'))}; conversations {soak.conversations}")
-        answered = max(1, sum(1 for s in soak.items if not s.empty))
-        say(f"  {cpu_line(_spent(cpu_before, cpu()), _spent(machine_before, machine_seconds()), answered)}")
+        spent = cpu_spent(cpu_before, cpu()), cpu_spent(machine_before, machine_seconds())
+        say(f"  {cpu_line(*spent, max(1, soak.answered()))}")
         minutes = p95_by_window(soak.of("web"), started, 60.0)
         say("  web p95 per minute (ms): " + " ".join(f"{p95:.0f}" for _, p95 in minutes))
         empties += [("soak", sample) for sample in soak.items if sample.empty]

@@ -39,6 +39,10 @@ class Samples:
         """How many messages got no answer (through one entry point, or all)."""
         return sum(1 for s in self.items if s.empty and (entry is None or s.entry == entry))
 
+    def answered(self) -> int:
+        """How many messages got an answer (what CPU per message is counted over)."""
+        return len(self.items) - self.empty()
+
     def unexpected(self, entry: str | None = None) -> int:
         """How many answers were not the conversation's next step."""
         return sum(1 for s in self.items if s.unexpected and (entry is None or s.entry == entry))
@@ -108,6 +112,12 @@ def p95_by_window(samples: list[Sample], started: float, width: float) -> list[t
     return [(len(windows.get(i, [])), percentile(windows.get(i, []), 95)) for i in range(last + 1)]
 
 
+def ms_by_part(ms: dict[str, float]) -> str:
+    """CPU ms per message by part, largest first (parts under 0.05 ms left out), and their total."""
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(ms.items(), key=lambda kv: -kv[1]) if v >= 0.05)
+    return f"{parts}; total {sum(ms.values()):.1f}"
+
+
 def cpu_line(used: dict[str, float], machine: dict[str, float], messages: int) -> str:
     """What a phase cost: CPU ms per answered message by part of the stack, and how busy the machine was.
 
@@ -115,11 +125,10 @@ def cpu_line(used: dict[str, float], machine: dict[str, float], messages: int) -
     and :func:`bench.processes.machine_seconds` over the phase.
     """
     mine = {k: v for k, v in used.items() if k not in ("bare rasa", "load generator")}
-    parts = ", ".join(f"{k} {v * 1000 / messages:.1f}" for k, v in sorted(mine.items(), key=lambda kv: -kv[1]))
     whole = machine["all"] or 1.0
     stack, generator = sum(mine.values()) / whole, used.get("load generator", 0.0) / whole
     others = max(0.0, machine["busy"] - sum(used.values())) / whole
-    return (f"CPU ms per message: {parts}; total {sum(mine.values()) * 1000 / messages:.1f}. "
+    return (f"CPU ms per message: {ms_by_part({k: v * 1000 / messages for k, v in mine.items()})}. "
             f"The machine: {machine['busy'] / whole:.0%} busy (the stack {stack:.0%}, the load generator "
             f"{generator:.0%}, other processes {others:.0%}), "
             f"{machine['steal'] / whole:.1%} taken by the host (steal)")  # fmt: skip

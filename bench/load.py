@@ -57,8 +57,13 @@ class Stage:
 
     def cpu_ms_per_message(self) -> dict[str, float]:
         """CPU milliseconds per answered message, by process."""
-        answered = sum(1 for s in self.samples.items if not s.empty)
+        answered = self.samples.answered()
         return {name: seconds * 1000 / answered for name, seconds in self.cpu.items()} if answered else {}
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What each part used between two readings of :func:`bench.processes.cpu_seconds` (or ``machine_seconds``)."""
+    return {name: after[name] - before.get(name, 0.0) for name in after}
 
 
 async def ramp(
@@ -74,8 +79,7 @@ async def ramp(
         before = cpu() if cpu else {}
         started = time.monotonic()
         samples = await residents([make] * level, conversation, seconds)
-        after = cpu() if cpu else {}
-        used = {name: after[name] - before.get(name, 0.0) for name in after}
+        used = cpu_spent(before, cpu() if cpu else {})
         stages.append(Stage(level, throughput(samples, started, seconds), samples, used))
     return stages
 
